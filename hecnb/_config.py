@@ -1,0 +1,512 @@
+"""IngestConfig: regions, formats, time units, URL building and environment loading.
+
+Everything a user can get wrong about *where* and *how* to send is checked here, on creation and on
+every change, so that a mistake is a :class:`ConfigError` before a single request goes out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._errors import ConfigError
+
+__all__ = [
+    "CONTENT_TYPES",
+    "DEFAULT_BATCH_MAX_BYTES",
+    "MAX_EVENT_BYTES",
+    "REGIONS",
+    "TIMEUNITS",
+    "IngestConfig",
+    "default_thread_count",
+    "mask_secret",
+    "normalize_format",
+    "normalize_region",
+    "normalize_timeunit",
+]
+
+#: Region keyword -> ingest host (FalconPy 1.6.6 ``IngestBaseURL``).
+REGIONS: dict[str, str] = {
+    "us1": "ingest.us-1.crowdstrike.com",
+    "us2": "ingest.us-2.crowdstrike.com",
+    "us3": "ingest.us-3.crowdstrike.com",
+    "eu1": "ingest.eu-1.crowdstrike.com",
+    "usgov1": "ingest.laggar.gcw.crowdstrike.com",
+    "usgov2": "ingest.us-gov-2.crowdstrike.mil",
+}
+_REGION_ALIASES = {"gov1": "usgov1", "gov2": "usgov2", "laggar": "usgov1"}
+
+#: Ingest format -> Content-Type header (FalconPy ``IngestFormat``).
+CONTENT_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "yaml": "application/x-yaml",
+    "xml": "text/xml",
+    "csv": "text/csv",
+}
+_FORMAT_ALIASES = {"yml": "yaml", "ndjson": "json", "jsonl": "json"}
+
+#: Time unit name -> units per second (FalconPy ``TimeUnit``).
+TIMEUNITS: dict[str, int] = {"seconds": 1, "milliseconds": 1_000, "nanoseconds": 1_000_000_000}
+_TIMEUNIT_ALIASES = {
+    "s": "seconds", "sec": "seconds", "second": "seconds",
+    "ms": "milliseconds", "millisecond": "milliseconds",
+    "ns": "nanoseconds", "nanosecond": "nanoseconds",
+}
+
+DEFAULT_BATCH_MAX_BYTES = 1024 * 1024
+#: The collector's limit for one request after decompression (LogScale default).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+#: The collector's limit for one event; larger ones are reported failed, never sent.
+MAX_EVENT_BYTES = 1024 * 1024
+MAX_THREADS = 500
+
+_EVENT_PATH = re.compile(
+    r"^(?P<base>(/api/ingest/hec/[^/]+/v1)?/services/collector)(/event)?(?P<raw>/raw)?$"
+    r"|^(?P<base2>/api/v1/ingest/hec)(?P<raw2>/raw)?$"
+)
+_URL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_AUTH_SCHEMES = {"bearer": "Bearer", "splunk": "Splunk"}
+
+
+def mask_secret(secret: str | None) -> str:
+    """Show a secret as ``'****'`` plus at most its last four characters (none if it is short)."""
+    if not secret:
+        return "<not set>"
+    return "****" + (secret[-4:] if len(secret) >= 12 else "")
+
+
+def default_thread_count() -> int:
+    """CPU count x 2, or 50, whichever is smaller (FalconPy's default)."""
+    return min((os.cpu_count() or 1) * 2, 50)
+
+
+def _words(values: Mapping[str, Any] | list[str]) -> str:
+    return ", ".join(values)
+
+
+def normalize_region(value: str) -> str:
+    """``'US-1'``, ``'us_1'``, ``'gov1'`` -> ``'us1'`` / ``'usgov1'``; unknown regions raise."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"ingest_region must be one of {_words(REGIONS)}; got {value!r}.")
+    key = re.sub(r"[\s_\-]", "", value).lower()
+    key = _REGION_ALIASES.get(key, key)
+    if key not in REGIONS:
+        raise ConfigError(
+            f"Unknown ingest_region {value!r}: use one of {_words(REGIONS)} "
+            "(spellings such as 'us-1' or 'EU1' are accepted), or pass the full API URL as "
+            "ingest_url=."
+        )
+    return key
+
+
+def normalize_format(value: str) -> str:
+    """``'JSON'``, ``'application/json'``, ``'yml'`` -> the short format name; unknown raise."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        for name, ctype in CONTENT_TYPES.items():
+            if key == ctype:
+                return name
+        key = _FORMAT_ALIASES.get(key, key)
+        if key in CONTENT_TYPES:
+            return key
+    raise ConfigError(f"Unknown ingest_format {value!r}: use one of {_words(CONTENT_TYPES)}.")
+
+
+def normalize_timeunit(value: str) -> str:
+    """``'ns'``, ``'Nanoseconds'`` -> ``'nanoseconds'``; unknown units raise."""
+    if isinstance(value, str):
+        key = value.strip().lower()
+        key = _TIMEUNIT_ALIASES.get(key, key)
+        if key in TIMEUNITS:
+            return key
+    raise ConfigError(f"Unknown ingest_timeunit {value!r}: use one of {_words(TIMEUNITS)}.")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: float | None = None
+                     ) -> Any:
+    try:
+        number = int(value) if integer else float(value)
+        if integer and float(value) != number:
+            raise ValueError
+    except (TypeError, ValueError):
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind} greater than 0; got {value!r}.") from None
+    if isinstance(value, bool) or number <= 0 or number != number:
+        raise ConfigError(f"{name} must be greater than 0; got {value!r}.")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}; got {value!r}.")
+    return number
+
+
+def _parse_ingest_url(value: str, *, allow_insecure_http: bool) -> tuple[str, str, str]:
+    """Return ``(event_url, raw_url, host)`` from the API URL the console shows."""
+    text = value.strip()
+    if "://" not in text:
+        raise ConfigError(
+            f"ingest_url {text!r} has no scheme: paste the whole API URL from the Falcon console, "
+            "e.g. 'https://<url-key>.ingest.us-1.crowdstrike.com/services/collector'."
+        )
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigError(f"ingest_url {text!r} is not a valid URL ({exc}).") from None
+    if url.scheme not in ("http", "https"):
+        raise ConfigError(f"ingest_url must start with https:// (got scheme {url.scheme!r}).")
+    if not url.host:
+        raise ConfigError(f"ingest_url {text!r} has no host name.")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise ConfigError(
+            f"ingest_url {text!r} uses plain http:// to a host that is not this machine: the API "
+            "key would cross the network in clear text. Use https://, or pass "
+            "allow_insecure_http=True if you really mean it (e.g. a lab receiver)."
+        )
+    if url.userinfo:
+        raise ConfigError("ingest_url must not contain a user name or password; use api_key=.")
+    path = url.path.rstrip("/")
+    if path == "":
+        path = "/services/collector"
+    match = _EVENT_PATH.match(path)
+    if not match:
+        raise ConfigError(
+            f"ingest_url path {url.path!r} is not an HEC endpoint: expected /services/collector "
+            "(or /services/collector/raw, /api/v1/ingest/hec). Check the URL for a typo."
+        )
+    base = match.group("base") or match.group("base2")
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    event_url = origin + path.removesuffix("/raw")
+    if event_url.endswith("/services/collector/event"):
+        raw_url = event_url.removesuffix("/event") + "/raw"
+    else:
+        raw_url = origin + base + "/raw"
+    return event_url, raw_url, url.host
+
+
+class IngestConfig:
+    """Where and how events are sent: key, URL, format, time unit, timeout, raw mode, limits.
+
+    Mutable like FalconPy's ``IngestConfig``; every setter validates. ``repr`` masks the key.
+
+    >>> cfg = IngestConfig(api_key="k" * 32, api_url_key="abc123", ingest_region="eu-1")
+    >>> cfg.ingest_url
+    'https://abc123.ingest.eu-1.crowdstrike.com/services/collector'
+    """
+
+    def __init__(
+        self,
+        ingest_key: str | None = None,
+        ingest_url_key: str | None = None,
+        ingest_format: str = "json",
+        ingest_region: str | None = None,
+        ingest_timeout: float | str = 5,
+        ingest_timeunit: str = "nanoseconds",
+        raw_ingest: bool = False,
+        *,
+        ingest_url: str | None = None,
+        auth_scheme: str = "Bearer",
+        batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+        batch_max_events: int | None = None,
+        compress: bool = True,
+        verify: Any = True,
+        allow_insecure_http: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self._allow_insecure_http = bool(allow_insecure_http)
+        self._explicit_url: tuple[str, str, str] | None = None
+        self._base_host: str | None = None
+        self._url_key: str | None = None
+        self.ingest_key = ingest_key if ingest_key is not None else env.get("NGSIEM_API_KEY")
+        self.ingest_region = (ingest_region if ingest_region is not None
+                              else env.get("NGSIEM_REGION") or "us1")
+        url = ingest_url if ingest_url is not None else env.get("NGSIEM_INGEST_URL")
+        url_key = ingest_url_key if ingest_url_key is not None else env.get("NGSIEM_URL_KEY")
+        if url_key:
+            self.ingest_url_key = url_key
+        if url:  # the full URL wins over (url key, region)
+            self.set_ingest_url(url)
+        self.ingest_format = ingest_format
+        self.ingest_timeout = ingest_timeout
+        self.ingest_timeunit = ingest_timeunit
+        self.raw_ingest = raw_ingest
+        self.auth_scheme = auth_scheme
+        self.batch_max_bytes = batch_max_bytes
+        self.batch_max_events = batch_max_events
+        self.compress = compress
+        self.verify = verify
+
+    # -- key -------------------------------------------------------------------------------
+    @property
+    def ingest_key(self) -> str | None:
+        """The API key (shown once by the console). Never printed by hecnb."""
+        return self._ingest_key
+
+    @ingest_key.setter
+    def ingest_key(self, value: str | None) -> None:
+        if value is None:
+            self._ingest_key = None
+            return
+        if not isinstance(value, str):
+            raise ConfigError(f"api_key must be a string, not {type(value).__name__}.")
+        key = value.strip()
+        if not key:
+            raise ConfigError(
+                "api_key is empty: pass the API key the Falcon console showed when the HEC "
+                "connector was created, or set NGSIEM_API_KEY."
+            )
+        if any(ch.isspace() or not ch.isprintable() for ch in key):
+            raise ConfigError(
+                "api_key contains spaces or control characters: paste only the key itself."
+            )
+        self._ingest_key = key
+
+    def require_key(self) -> str:
+        """The key, or a ConfigError that says how to provide one."""
+        if not self._ingest_key:
+            raise ConfigError(
+                "No API key: pass api_key=... or set the NGSIEM_API_KEY environment variable "
+                "(the key the Falcon console showed when the HEC connector was created)."
+            )
+        return self._ingest_key
+
+    @property
+    def auth_scheme(self) -> str:
+        """``'Bearer'`` (NG-SIEM) or ``'Splunk'`` (Splunk, Fluent Bit and Cribl receivers)."""
+        return self._auth_scheme
+
+    @auth_scheme.setter
+    def auth_scheme(self, value: str) -> None:
+        scheme = _AUTH_SCHEMES.get(str(value).strip().lower())
+        if scheme is None:
+            raise ConfigError(f"auth_scheme must be 'Bearer' or 'Splunk'; got {value!r}.")
+        self._auth_scheme = scheme
+
+    # -- where -----------------------------------------------------------------------------
+    @property
+    def ingest_region(self) -> str:
+        """Normalised region keyword (``us1`` ... ``usgov2``)."""
+        return self._region
+
+    @ingest_region.setter
+    def ingest_region(self, value: str) -> None:
+        self._region = normalize_region(value)
+        self._base_host = None
+
+    @property
+    def ingest_base_url(self) -> str:
+        """Ingest host for the region; may be set to a region keyword or to a host name."""
+        return self._base_host or REGIONS[self._region]
+
+    @ingest_base_url.setter
+    def ingest_base_url(self, value: str) -> None:
+        try:
+            self.ingest_region = value
+        except ConfigError:
+            host = str(value).strip().removeprefix("https://").rstrip("/")
+            if not host or "/" in host or " " in host:
+                raise ConfigError(
+                    f"ingest_base_url must be a region ({_words(REGIONS)}) or a host name such as "
+                    f"'ingest.us-1.crowdstrike.com'; got {value!r}."
+                ) from None
+            self._base_host = host
+        self._explicit_url = None
+
+    @property
+    def ingest_url_key(self) -> str | None:
+        """The URL key: the first label of the connector's API URL host."""
+        return self._url_key
+
+    @ingest_url_key.setter
+    def ingest_url_key(self, value: str | None) -> None:
+        if value is None:
+            self._url_key = None
+            return
+        text = str(value).strip()
+        if "://" in text:  # the whole API URL was pasted where the key was expected
+            self.set_ingest_url(text)
+            self._url_key = httpx.URL(text).host.split(".")[0]
+            return
+        if not _URL_KEY.match(text):
+            raise ConfigError(
+                f"api_url_key {text!r} is not a URL key: it is the first part of the API URL's "
+                "host (e.g. 'a1b2c3d4' in https://a1b2c3d4.ingest.us-1.crowdstrike.com/...). "
+                "Pass the whole URL as ingest_url= if you have it."
+            )
+        self._url_key = text
+        self._explicit_url = None
+
+    def set_ingest_url(self, value: str) -> None:
+        """Use the full API URL the console shows; it wins over the URL key and region."""
+        self._explicit_url = _parse_ingest_url(
+            value, allow_insecure_http=self._allow_insecure_http
+        )
+
+    @property
+    def ingest_url(self) -> str:
+        """The event endpoint URL."""
+        if self._explicit_url:
+            return self._explicit_url[0]
+        if not self._url_key:
+            raise ConfigError(
+                "No destination: pass api_url_key= (and ingest_region=) or the full API URL as "
+                "ingest_url=, or set NGSIEM_URL_KEY / NGSIEM_INGEST_URL."
+            )
+        return f"https://{self._url_key}.{self.ingest_base_url}/services/collector"
+
+    @property
+    def raw_ingest_url(self) -> str:
+        """The raw endpoint URL (one event per line)."""
+        if self._explicit_url:
+            return self._explicit_url[1]
+        return self.ingest_url + "/raw"
+
+    @property
+    def target_url(self) -> str:
+        """The URL requests go to: raw or event endpoint, per ``raw_ingest``."""
+        return self.raw_ingest_url if self.raw_ingest else self.ingest_url
+
+    # -- how -------------------------------------------------------------------------------
+    @property
+    def ingest_format(self) -> str:
+        """Short format name: ``json``, ``yaml``, ``xml`` or ``csv``."""
+        return self._format
+
+    @ingest_format.setter
+    def ingest_format(self, value: str) -> None:
+        self._format = normalize_format(value)
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header for the format."""
+        return CONTENT_TYPES[self._format]
+
+    @property
+    def ingest_timeunit(self) -> str:
+        """``nanoseconds``, ``milliseconds`` or ``seconds``: the unit of generated timestamps."""
+        return self._timeunit
+
+    @ingest_timeunit.setter
+    def ingest_timeunit(self, value: str) -> None:
+        self._timeunit = normalize_timeunit(value)
+
+    @property
+    def ingest_timeout(self) -> float:
+        """Seconds to wait for connect, send and answer of one request."""
+        return self._timeout
+
+    @ingest_timeout.setter
+    def ingest_timeout(self, value: float | str) -> None:
+        number = _positive_number("ingest_timeout", value, maximum=3600)
+        self._timeout = int(number) if float(number).is_integer() else number
+
+    @property
+    def raw_ingest(self) -> bool:
+        """Send to the raw endpoint (one event per line, no envelope)."""
+        return self._raw
+
+    @raw_ingest.setter
+    def raw_ingest(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(f"raw_ingest must be True or False; got {value!r}.")
+        self._raw = value
+
+    @property
+    def batch_max_bytes(self) -> int:
+        """Most bytes in one request body before compression."""
+        return self._batch_max_bytes
+
+    @batch_max_bytes.setter
+    def batch_max_bytes(self, value: int) -> None:
+        self._batch_max_bytes = _positive_number(
+            "batch_max_bytes", value, integer=True, maximum=MAX_REQUEST_BYTES
+        )
+
+    @property
+    def batch_max_events(self) -> int | None:
+        """Most events in one request (None: only the byte limit applies)."""
+        return self._batch_max_events
+
+    @batch_max_events.setter
+    def batch_max_events(self, value: int | None) -> None:
+        self._batch_max_events = (
+            None if value is None else _positive_number("batch_max_events", value, integer=True)
+        )
+
+    @property
+    def compress(self) -> bool:
+        """gzip request bodies (the size limits apply before compression)."""
+        return self._compress
+
+    @compress.setter
+    def compress(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(f"compress must be True or False; got {value!r}.")
+        self._compress = value
+
+    @property
+    def verify(self) -> Any:
+        """TLS verification: True, False, a CA bundle path, or an ``ssl.SSLContext``."""
+        return self._verify
+
+    @verify.setter
+    def verify(self, value: Any) -> None:
+        if isinstance(value, str) and not os.path.exists(value):
+            raise ConfigError(f"verify={value!r}: no CA bundle at that path.")
+        self._verify = value
+
+    @property
+    def allow_insecure_http(self) -> bool:
+        """Whether ``http://`` to a non-loopback host was explicitly allowed."""
+        return self._allow_insecure_http
+
+    def headers(self) -> dict[str, str]:
+        """The real request headers (with the key); hand them only to the HTTP client."""
+        return {
+            "Authorization": f"{self._auth_scheme} {self.require_key()}",
+            "Content-Type": self.content_type,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """A dict of the configuration safe to show: the key is masked."""
+        try:
+            url = self.target_url
+        except ConfigError:
+            url = None
+        return {
+            "url": url,
+            "region": None if self._explicit_url else self._region,
+            "api_key": mask_secret(self._ingest_key),
+            "format": self._format,
+            "raw_ingest": self._raw,
+            "timeunit": self._timeunit,
+            "timeout": self._timeout,
+            "auth_scheme": self._auth_scheme,
+            "batch_max_bytes": self._batch_max_bytes,
+            "batch_max_events": self._batch_max_events,
+            "compress": self._compress,
+            "verify": self._verify if isinstance(self._verify, (bool, str)) else "custom",
+        }
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
+        return f"IngestConfig({items})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IngestConfig):
+            return NotImplemented
+        return (self.describe(), self._ingest_key) == (other.describe(), other._ingest_key)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable

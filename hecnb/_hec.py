@@ -1,0 +1,719 @@
+"""HEC: the FalconPy-compatible surface over IngestConfig and the sending engine."""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import logging
+import os
+import time
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from . import __version__
+from ._config import (
+    DEFAULT_BATCH_MAX_BYTES,
+    MAX_THREADS,
+    IngestConfig,
+    default_thread_count,
+    mask_secret,
+)
+from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
+from ._formats import event_encoder
+from ._report import FailedEvent, SendReport
+from ._retry import RetryPolicy
+from ._sender import Engine, describe_status, describe_transport_error
+
+__all__ = ["HEC", "ConnectionCheck", "LogFacility", "SessionManager"]
+
+_KEYWORDS = (
+    "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
+    "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
+    "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
+    "allow_insecure_http", "transport",
+)
+_TEST_EVENT = {"host": "connection_test", "test": "connection"}
+
+
+class _Headers(dict):  # type: ignore[type-arg]
+    """The real request headers; printing them shows the key masked."""
+
+    def __repr__(self) -> str:
+        shown = {k: (_mask_auth(v) if k.lower() == "authorization" else v) for k, v in self.items()}
+        return repr(shown)
+
+    __str__ = __repr__
+
+
+def _mask_auth(value: str, *, last4: bool = True) -> str:
+    scheme, _, key = value.partition(" ")
+    return f"{scheme} {mask_secret(key) if last4 else '****'}"
+
+
+def _check_count(name: str, value: Any, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigError(
+            f"{name} must be a whole number from {minimum} to {maximum}; got {value!r}.")
+    return value
+
+
+class LogFacility:
+    """Where debug output goes (FalconPy's LogFacility): a logger, sanitising, file flag."""
+
+    def __init__(self, log: logging.Logger | None = None, file_log: int | None = None,
+                 sanitize_log: bool = True) -> None:
+        self.log = log
+        self.file_log = file_log or 0
+        self.sanitize_log = sanitize_log
+
+
+class SessionManager:
+    """Holds the sending engine: its thread count, retry count and the pooled HTTP client.
+
+    FalconPy keeps a list of ``requests`` sessions here; hecnb keeps one ``httpx.Client``
+    connection pool shared by the worker threads, shown by ``sessions``.
+    """
+
+    def __init__(self, thread_count: int | None = None, retry_count: int = 3, *,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        threads = default_thread_count() if thread_count is None else thread_count
+        self.engine = Engine(
+            thread_count=_check_count("thread_count", threads, minimum=1, maximum=MAX_THREADS),
+            retry=RetryPolicy(retries=_check_count("retry_count", retry_count, minimum=0,
+                                                   maximum=100)),
+            transport=transport,
+        )
+
+    @property
+    def thread_count(self) -> int:
+        """Worker threads (and pooled connections) per send."""
+        return self.engine.thread_count
+
+    @thread_count.setter
+    def thread_count(self, value: int) -> None:
+        self.engine.thread_count = _check_count("thread_count", value, minimum=1,
+                                                maximum=MAX_THREADS)
+
+    @property
+    def retry_count(self) -> int:
+        """Retries after the first attempt of a request."""
+        return self.engine.retry.retries
+
+    @retry_count.setter
+    def retry_count(self, value: int) -> None:
+        n = _check_count("retry_count", value, minimum=0, maximum=100)
+        self.engine.retry = RetryPolicy(n, self.engine.retry.base, self.engine.retry.cap,
+                                        self.engine.retry.retry_after_cap)
+
+    @property
+    def sessions(self) -> list[httpx.Client]:
+        """The HTTP clients in use."""
+        return self.engine.clients
+
+    def __len__(self) -> int:
+        return max(1, len(self.sessions))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.engine.close()
+
+    def __repr__(self) -> str:
+        return f"SessionManager(thread_count={self.thread_count}, retry_count={self.retry_count})"
+
+
+@dataclass
+class ConnectionCheck:
+    """The result of :meth:`HEC.check_connection`; truthy when the collector accepted an event."""
+
+    ok: bool
+    url: str
+    status: int | None
+    reason: str
+    latency_ms: float | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        mark = "&#10004;" if self.ok else "&#10008;"
+        import html
+
+        return f"<span style='color:{colour}'>{mark} {html.escape(self.reason)}</span>"
+
+
+class HEC:
+    """Send events to Falcon NG-SIEM's HTTP Event Collector; a drop-in for FalconPy's ``HEC``.
+
+    Same keywords, properties, methods and context manager as FalconPy, but events travel many
+    per gzip-compressed request from a thread pool over one keep-alive connection pool, with
+    retries and a :class:`SendReport` that accounts for every event.
+
+    >>> from hecnb import HEC
+    >>> with HEC(api_key=KEY, api_url_key=URL_KEY) as hec:          # doctest: +SKIP
+    ...     hec.send_event_list(events, show_progress=True)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_url_key: str | None = None,
+        debug: bool = False,
+        *,
+        ingest_format: str = "json",
+        ingest_region: str | None = None,
+        ingest_timeout: float | str = 5,
+        ingest_timeunit: str = "nanoseconds",
+        raw_ingest: bool = False,
+        retry_count: int = 3,
+        sanitize_log: bool = True,
+        thread_count: int | None = None,
+        ingest_url: str | None = None,
+        auth_scheme: str = "Bearer",
+        batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+        batch_max_events: int | None = None,
+        compress: bool = True,
+        verify: Any = True,
+        allow_insecure_http: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            bad = next(iter(kwargs))
+            close = difflib.get_close_matches(bad, _KEYWORDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"HEC() got an unknown keyword {bad!r}.{hint} "
+                              f"Known keywords: {', '.join(_KEYWORDS[:-1])}.")
+        self._last_status: int | None = None
+        self._last_message: str | None = None
+        self._last_report: SendReport | None = None
+        self.ingest_config = IngestConfig(
+            api_key, api_url_key, ingest_format, ingest_region, ingest_timeout, ingest_timeunit,
+            raw_ingest, ingest_url=ingest_url, auth_scheme=auth_scheme,
+            batch_max_bytes=batch_max_bytes, batch_max_events=batch_max_events,
+            compress=compress, verify=verify, allow_insecure_http=allow_insecure_http,
+        )
+        self.ingest_config.require_key()
+        _ = self.ingest_config.ingest_url  # a destination is required: fail now, not at send
+        if verify is False:
+            warnings.warn(
+                "TLS certificate verification is off (verify=False): anyone on the network path "
+                "can read the API key. Pass verify='/path/to/ca.pem' for a private CA instead.",
+                HecInsecureWarning, stacklevel=2)
+        self.session_manager = SessionManager(thread_count, retry_count, transport=transport)
+        self._debug = bool(debug)
+        self.log_facility = LogFacility(
+            logging.getLogger("hecnb") if debug else None, None, sanitize_log)
+        if debug:
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.FileHandler):
+                    self.file_log = 2
+            self.session_manager.engine._log = self.log_activity
+            self.log_startup()
+
+    # -- context manager -----------------------------------------------------------------------
+    def __enter__(self) -> HEC:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (the context manager does this for you)."""
+        self.session_manager.close()
+
+    def __repr__(self) -> str:
+        cfg = self.ingest_config
+        try:
+            url = cfg.target_url
+        except ConfigError:
+            url = None
+        return (f"HEC(url={url!r}, api_key={mask_secret(cfg.ingest_key)!r}, "
+                f"ingest_format={cfg.ingest_format!r}, raw_ingest={cfg.raw_ingest}, "
+                f"thread_count={self.thread_count}, retry_count={self.retry_count})")
+
+    # -- logging -------------------------------------------------------------------------------
+    def log_activity(self, msg: str | list[str], logo: bool = False) -> None:
+        """Write debug lines to the ``hecnb`` logger (only with ``debug=True``); keys masked."""
+        log = self.log
+        if not msg or log is None:
+            return
+        key = self.ingest_config.ingest_key
+        for line in (msg if isinstance(msg, list) else [msg]):
+            text = str(line)
+            if key and key in text:
+                text = text.replace(key, mask_secret(key) if not self.sanitize_log else "****")
+            log.debug(text)
+
+    def log_startup(self) -> None:
+        """Log the collector's configuration (FalconPy's startup lines)."""
+        cfg = self.ingest_config
+        headers = self.hec_headers
+        shown = {k: (_mask_auth(v, last4=not self.sanitize_log) if k == "Authorization" else v)
+                 for k, v in headers.items()}
+        self.log_activity([
+            "HTTP EVENT COLLECTOR: Instance created",
+            f"VERSION: hecnb {__version__}",
+            f"START TIME: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M:%S %Z')}",
+            f"INGEST FORMAT: {self.ingest_format_name}",
+            f"INGEST TIME UNIT: {cfg.ingest_timeunit.title()}",
+            f"CONNECTOR URL: {cfg.target_url}",
+            f"RAW INGEST: {'Enabled' if cfg.raw_ingest else 'Disabled'}",
+            f"REQUEST TIMEOUT: {cfg.ingest_timeout} seconds",
+            f"REQUEST RETRY COUNT: {self.retry_count} retries",
+            f"ASYNC THREAD COUNT: {self.thread_count} threads",
+            f"BATCH LIMITS: {cfg.batch_max_bytes} bytes, {cfg.batch_max_events or 'any'} events",
+            f"COMPRESSION: {'gzip' if cfg.compress else 'none'}",
+            f"REQUEST HEADERS: {shown}",
+        ])
+
+    # -- sending -------------------------------------------------------------------------------
+    def _encoder(self) -> Any:
+        cfg = self.ingest_config
+        return event_encoder(cfg.ingest_format, raw=cfg.raw_ingest, timeunit=cfg.ingest_timeunit)
+
+    def _finish(self, report: SendReport) -> SendReport:
+        self._last_report = report
+        self.track_result(report.last_status, report.last_message)
+        self.log_activity(f"SEND COMPLETE: {report}")
+        return report
+
+    def send(self, events: Iterable[Any], *, show_progress: bool | None = None,
+             total: int | None = None, _indexed: bool = False) -> SendReport:
+        """Send events (dicts, strings or IngestPayload) and return what became of each.
+
+        ``show_progress=None`` shows a bar in notebooks and terminals. On KeyboardInterrupt the
+        report (``hec.last_report``) lists every event not confirmed, then the interrupt is
+        re-raised.
+
+        >>> report = hec.send(events)          # doctest: +SKIP
+        >>> report.delivered, report.failed    # doctest: +SKIP
+        """
+        engine = self.session_manager.engine
+        try:
+            report = engine.run(events, config=self.ingest_config, encoder=self._encoder(),
+                                show_progress=show_progress, total=total, indexed=_indexed)
+        except BaseException:
+            if engine.last_report is not None and engine.last_report.interrupted:
+                self._finish(engine.last_report)
+            raise
+        return self._finish(report)
+
+    def send_event(self, evt: dict[str, Any] | str | Any) -> int:
+        """Send one event; return the HTTP status (0 when no answer came; see last_message)."""
+        if not isinstance(evt, (dict, str, bytes)) and not hasattr(evt, "to_json") and not \
+                hasattr(evt, "keys"):
+            raise ConversionError(
+                f"send_event() takes a dict, a str or an IngestPayload, not {type(evt).__name__}.")
+        report = self.send([evt], show_progress=False)
+        if report.failed and report.failed[0].status is None and not report.batches:
+            raise ConversionError(report.failed[0].reason)
+        return self.last_status  # type: ignore[return-value]
+
+    def send_event_list(self, event_list: Iterable[Any], show_progress: bool = False) -> int:
+        """Send events many per request; return the number delivered.
+
+        With ``show_progress=True`` a tqdm bar counts events as requests are answered. Details
+        of every failure are in ``hec.last_report``.
+        """
+        return self.send(event_list, show_progress=show_progress).delivered
+
+    def send_event_file(self, event_file: str | os.PathLike[str]) -> int:
+        """Stream a file (plain or gzip) in bounded memory; return the last HTTP status.
+
+        With ``raw_ingest`` each line is one raw event; otherwise each line must be a JSON object
+        and becomes one event envelope. The status is 200 only if every line was delivered.
+        """
+        report = self.send_file(event_file, show_progress=False)
+        return 200 if report.ok else (report.last_status or 0)
+
+    def send_file(self, event_file: str | os.PathLike[str], *,
+                  show_progress: bool | None = None) -> SendReport:
+        """Like :meth:`send_event_file`, returning the :class:`SendReport`."""
+        path = os.fspath(event_file)
+        handle, compressed = _open_event_file(path)
+        self.log_activity(f"EVENT FILE: {path} ({'gzip' if compressed else 'plain'})")
+        bad_lines: list[FailedEvent] = []
+        problems: list[str] = []
+        lines = _file_events(handle, path, raw=self.raw_ingest, bad_lines=bad_lines,
+                             problems=problems)
+        try:
+            report = self.send(lines, show_progress=show_progress, _indexed=True)
+        finally:
+            handle.close()
+        if bad_lines or problems:
+            report.failed.extend(bad_lines)
+            report.failed.sort(key=lambda f: f.index)
+            report.total += len(bad_lines)
+            report.errors.extend(problems)
+            if report.last_status in (None, 200):
+                report.last_status = 0
+                report.last_message = (problems or [bad_lines[0].reason])[0]
+            self._finish(report)
+        return report
+
+    def format_event(self, evt: Any) -> Any:
+        """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``)."""
+        return self._encoder().envelope(evt)
+
+    # -- connection checks ----------------------------------------------------------------------
+    def check_connection(self) -> ConnectionCheck:
+        """Send FalconPy's test event once (no retries) and say in plain words what happened."""
+        cfg = self.ingest_config
+        url = cfg.target_url
+        engine = self.session_manager.engine
+        client = engine.client(cfg)
+        body = self._encoder().encode(_TEST_EVENT)
+        headers = dict(cfg.headers())
+        t0 = time.perf_counter()
+        try:
+            resp = client.post(url, content=body, headers=headers, timeout=cfg.ingest_timeout)
+        except httpx.TransportError as exc:
+            reason = describe_transport_error(exc, url, cfg.ingest_timeout)
+            self.track_result(0, reason)
+            return ConnectionCheck(False, url, None, f"Cannot reach the collector: {reason}.")
+        latency = (time.perf_counter() - t0) * 1000
+        status = resp.status_code
+        try:
+            data = resp.json()
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        self.track_result(status, data or resp.text[:300])
+        if status == 200:
+            return ConnectionCheck(True, url, 200,
+                                   f"Connected: the collector accepted a test event in "
+                                   f"{latency:.0f} ms.", latency)
+        code = data.get("code") if isinstance(data.get("code"), int) else None
+        text = str(data.get("text", ""))
+        advice = {
+            401: "the API key is missing or malformed; paste the key shown when the connector "
+                 "was created",
+            403: "the API key was refused; it does not belong to this connector (or was "
+                 "regenerated): check api_key and the URL",
+            404: "there is no HEC endpoint at this URL; check the URL key and region, or copy "
+                 "the API URL from the connector's page",
+        }.get(status)
+        reason = advice or describe_status(status, code, text)
+        return ConnectionCheck(False, url, status, f"HTTP {status}: {reason}.", latency)
+
+    def test_connection(self) -> bool:
+        """True when the collector accepts a test event (FalconPy's test)."""
+        self.log_activity("CONNECTION TEST: BEGIN")
+        result = self.check_connection()
+        self.log_activity(f"CONNECTION TEST: {'SUCCESS' if result else 'FAILED'}: {result}")
+        return result.ok
+
+    def track_result(self, code: int | None, msg: Any) -> None:
+        """Update last_status and last_message."""
+        self.last_status = code
+        self.last_message = msg
+
+    # -- properties (FalconPy's table) ----------------------------------------------------------
+    @property
+    def ingest_config(self) -> IngestConfig:
+        """The ingest configuration object."""
+        return self._ingest_config
+
+    @ingest_config.setter
+    def ingest_config(self, value: IngestConfig) -> None:
+        if not isinstance(value, IngestConfig):
+            raise ConfigError("ingest_config must be an IngestConfig.")
+        self._ingest_config = value
+
+    @property
+    def ingest_key(self) -> str | None:
+        """The API key (never shown by hecnb)."""
+        return self.ingest_config.ingest_key
+
+    @ingest_key.setter
+    def ingest_key(self, value: str) -> None:
+        self.ingest_config.ingest_key = value
+        self.ingest_config.require_key()
+
+    @property
+    def ingest_url_key(self) -> str | None:
+        """The URL key (first label of the API URL's host)."""
+        return self.ingest_config.ingest_url_key
+
+    @ingest_url_key.setter
+    def ingest_url_key(self, value: str) -> None:
+        self.ingest_config.ingest_url_key = value
+
+    @property
+    def ingest_format(self) -> str:
+        """``json``, ``yaml``, ``xml`` or ``csv`` (the Content-Type is in ``hec_headers``)."""
+        return self.ingest_config.ingest_format
+
+    @ingest_format.setter
+    def ingest_format(self, value: str) -> None:
+        self.ingest_config.ingest_format = value
+
+    @property
+    def ingest_format_name(self) -> str:
+        """Upper-case format name, e.g. ``JSON`` (as FalconPy's enum name)."""
+        return self.ingest_config.ingest_format.upper()
+
+    @property
+    def ingest_timeout(self) -> float:
+        """Request timeout in seconds."""
+        return self.ingest_config.ingest_timeout
+
+    @ingest_timeout.setter
+    def ingest_timeout(self, value: float | str) -> None:
+        self.ingest_config.ingest_timeout = value
+
+    @property
+    def ingest_timeunit(self) -> str:
+        """Unit of generated timestamps."""
+        return self.ingest_config.ingest_timeunit
+
+    @ingest_timeunit.setter
+    def ingest_timeunit(self, value: str) -> None:
+        self.ingest_config.ingest_timeunit = value
+
+    @property
+    def ingest_base_url(self) -> str:
+        """Ingest host of the region; set a region keyword or a host."""
+        return self.ingest_config.ingest_base_url
+
+    @ingest_base_url.setter
+    def ingest_base_url(self, value: str) -> None:
+        self.ingest_config.ingest_base_url = value
+
+    @property
+    def ingest_region(self) -> str:
+        """Region keyword (``us1`` ... ``usgov2``)."""
+        return self.ingest_config.ingest_region
+
+    @ingest_region.setter
+    def ingest_region(self, value: str) -> None:
+        self.ingest_config.ingest_region = value
+
+    @property
+    def ingest_url(self) -> str:
+        """The event endpoint URL (read-only; pass ``ingest_url=`` to the constructor)."""
+        return self.ingest_config.ingest_url
+
+    @property
+    def raw_ingest_url(self) -> str:
+        """The raw endpoint URL (read-only)."""
+        return self.ingest_config.raw_ingest_url
+
+    @property
+    def raw_ingest(self) -> bool:
+        """Send to the raw endpoint."""
+        return self.ingest_config.raw_ingest
+
+    @raw_ingest.setter
+    def raw_ingest(self, value: bool) -> None:
+        self.ingest_config.raw_ingest = value
+
+    @property
+    def hec_headers(self) -> dict[str, str]:
+        """The real request headers; their printed form masks the key."""
+        return _Headers(self.ingest_config.headers())
+
+    @property
+    def last_status(self) -> int | None:
+        """HTTP status of the last request (0: no answer; after a list, 200 only if all ok)."""
+        return self._last_status
+
+    @last_status.setter
+    def last_status(self, value: int | None) -> None:
+        self._last_status = value
+
+    @property
+    def last_message(self) -> Any:
+        """The last answer's message, or the reason of the last failure."""
+        return self._last_message
+
+    @last_message.setter
+    def last_message(self, value: Any) -> None:
+        self._last_message = value
+
+    @property
+    def last_report(self) -> SendReport | None:
+        """The :class:`SendReport` of the last send."""
+        return self._last_report
+
+    @property
+    def log_facility(self) -> LogFacility:
+        """Debug logging facility."""
+        return self._log_facility
+
+    @log_facility.setter
+    def log_facility(self, value: LogFacility) -> None:
+        self._log_facility = value
+
+    @property
+    def log(self) -> logging.Logger | None:
+        """The debug logger (``logging.getLogger('hecnb')`` with ``debug=True``)."""
+        return self.log_facility.log
+
+    @property
+    def sanitize_log(self) -> bool:
+        """Mask the key completely in debug logs (otherwise its last 4 characters show)."""
+        return self.log_facility.sanitize_log
+
+    @sanitize_log.setter
+    def sanitize_log(self, value: bool) -> None:
+        self.log_facility.sanitize_log = bool(value)
+
+    @property
+    def file_log(self) -> int:
+        """2 when the root logger writes to a file (FalconPy's flag), else 0."""
+        return self.log_facility.file_log
+
+    @file_log.setter
+    def file_log(self, value: int) -> None:
+        self.log_facility.file_log = int(value)
+
+    @property
+    def session_manager(self) -> SessionManager:
+        """Thread count, retry count and the HTTP connection pool."""
+        return self._session_manager
+
+    @session_manager.setter
+    def session_manager(self, value: SessionManager) -> None:
+        if not isinstance(value, SessionManager):
+            raise ConfigError("session_manager must be a hecnb SessionManager.")
+        self._session_manager = value
+
+    @property
+    def sessions(self) -> list[httpx.Client]:
+        """The HTTP clients in use (one pooled client)."""
+        return self.session_manager.sessions
+
+    @sessions.setter
+    def sessions(self, value: list[httpx.Client]) -> None:
+        if value:
+            raise ConfigError("sessions can only be cleared (set to []); hecnb manages its pool.")
+        self.session_manager.close()
+
+    @property
+    def retry_count(self) -> int:
+        """Retries after the first attempt of a request."""
+        return self.session_manager.retry_count
+
+    @retry_count.setter
+    def retry_count(self, value: int) -> None:
+        self.session_manager.retry_count = value
+
+    @property
+    def thread_count(self) -> int:
+        """Worker threads per send."""
+        return self.session_manager.thread_count
+
+    @thread_count.setter
+    def thread_count(self, value: int) -> None:
+        self.session_manager.thread_count = value
+
+    @property
+    def auth_scheme(self) -> str:
+        """``Bearer`` or ``Splunk``."""
+        return self.ingest_config.auth_scheme
+
+    @auth_scheme.setter
+    def auth_scheme(self, value: str) -> None:
+        self.ingest_config.auth_scheme = value
+
+    @property
+    def batch_max_bytes(self) -> int:
+        """Most bytes per request before compression."""
+        return self.ingest_config.batch_max_bytes
+
+    @batch_max_bytes.setter
+    def batch_max_bytes(self, value: int) -> None:
+        self.ingest_config.batch_max_bytes = value
+
+    @property
+    def batch_max_events(self) -> int | None:
+        """Most events per request."""
+        return self.ingest_config.batch_max_events
+
+    @batch_max_events.setter
+    def batch_max_events(self, value: int | None) -> None:
+        self.ingest_config.batch_max_events = value
+
+    @property
+    def compress(self) -> bool:
+        """gzip request bodies."""
+        return self.ingest_config.compress
+
+    @compress.setter
+    def compress(self, value: bool) -> None:
+        self.ingest_config.compress = value
+
+    @property
+    def verify(self) -> Any:
+        """TLS verification setting."""
+        return self.ingest_config.verify
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _open_event_file(path: str) -> tuple[Any, bool]:
+    """Open an event file for binary line reading; gzip is detected by its magic bytes."""
+    if not os.path.exists(path):
+        raise EventFileError(f"No such event file: {path!r}. Check the path (cwd is "
+                             f"{os.getcwd()!r}).")
+    if os.path.isdir(path):
+        raise EventFileError(f"{path!r} is a directory, not an event file.")
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        magic = handle.read(2)
+    except OSError as exc:
+        raise EventFileError(f"Cannot read event file {path!r}: {exc.strerror or exc}.") from None
+    if not magic:
+        handle.close()
+        raise EventFileError(f"Event file {path!r} is empty: nothing to send.")
+    handle.seek(0)
+    if magic == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=handle, mode="rb"), True
+    return handle, False
+
+
+def _file_events(handle: Any, path: str, *, raw: bool, bad_lines: list[FailedEvent],
+                 problems: list[str]) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line index, event)`` per non-blank line; lines that cannot be events go to
+    ``bad_lines``, and a file that breaks off to ``problems``."""
+    import orjson
+
+    lineno = 0
+    try:
+        for lineno, line in enumerate(handle, 1):
+            text = line.rstrip(b"\r\n")
+            if not text.strip():
+                continue
+            try:
+                decoded = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad_lines.append(FailedEvent(lineno - 1, text, f"line is not UTF-8 (byte "
+                                             f"{exc.start}); re-encode {path} as UTF-8"))
+                continue
+            if raw:
+                yield lineno - 1, decoded
+                continue
+            try:
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                obj = exc
+            if not isinstance(obj, dict):
+                bad_lines.append(FailedEvent(lineno - 1, decoded, "line is not a JSON object; "
+                                             "send text logs with raw_ingest=True"))
+                continue
+            yield lineno - 1, obj
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        problems.append(f"{path} is truncated or corrupt after line {lineno} ({exc}); "
+                        "the lines before it were sent")

@@ -1,0 +1,256 @@
+"""IngestPayload and the event envelope, and the JSON encoding of one event.
+
+FalconPy's envelope puts ``host``, ``timestamp`` and ``timeunit`` inside ``event``, the caller's
+own keys beside them, and ``fields`` next to ``event`` (never in raw mode)::
+
+    {"event": {"host": "h1", "timestamp": 1747771778324434944, "timeunit": "nanoseconds",
+               "message": "..."}, "fields": {"#source": "notebook"}}
+
+hecnb keeps that shape so data sent by either library looks the same in NG-SIEM.
+"""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import enum
+import math
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from ._config import TIMEUNITS, normalize_timeunit
+from ._errors import ConversionError
+
+__all__ = ["ENVELOPE_KEYS", "IngestPayload", "JsonEventEncoder", "dumps", "is_envelope", "now_in"]
+
+#: Members an HEC envelope may have; a dict with ``event`` and only these is sent as it is.
+ENVELOPE_KEYS = frozenset({"event", "fields", "time", "host", "source", "sourcetype", "index"})
+_RESERVED = ("host", "timestamp", "timeunit", "fields", "custom")
+_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_OPTS_NL = _OPTS | orjson.OPT_APPEND_NEWLINE
+
+
+def now_in(timeunit: str) -> int:
+    """The current time as an integer count of ``timeunit`` since the epoch (FalconPy's rule)."""
+    ns = time.time_ns()
+    return ns // (1_000_000_000 // TIMEUNITS[timeunit])
+
+
+def _default(obj: Any) -> Any:
+    """orjson fallback for the types users' data carries that orjson does not know."""
+    if isinstance(obj, decimal.Decimal):
+        if obj.is_finite():
+            return int(obj) if obj == obj.to_integral_value() else float(obj)
+        return None if obj.is_nan() else str(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if isinstance(obj, (tuple,)):
+        return list(obj)
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (os.PathLike, uuid.UUID)):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    item = getattr(obj, "item", None)  # numpy / pandas scalars
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    if obj is None or _is_missing(obj):
+        return None
+    iso = getattr(obj, "isoformat", None)
+    if callable(iso):
+        return iso()
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(f"objects of type {type(obj).__name__} cannot be encoded as JSON")
+
+
+def _is_missing(obj: Any) -> bool:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return False
+    return obj is pd.NA or obj is pd.NaT
+
+
+def dumps(obj: Any, *, newline: bool = False) -> bytes:
+    """orjson.dumps with hecnb's options: numpy, non-str keys, and the fallback above."""
+    return orjson.dumps(obj, default=_default, option=_OPTS_NL if newline else _OPTS)
+
+
+def is_envelope(evt: Mapping[str, Any]) -> bool:
+    """True for a dict that is already an HEC envelope: an ``event`` and only envelope members."""
+    return "event" in evt and all(k in ENVELOPE_KEYS for k in evt)
+
+
+class IngestPayload:
+    """One event in FalconPy's envelope shape.
+
+    Keyword arguments other than ``host``, ``timestamp``, ``timeunit``, ``custom`` and ``fields``
+    become custom event keys, as in FalconPy.
+
+    >>> p = IngestPayload(host="h1", timestamp=1, message="hello", fields={"#env": "lab"})
+    >>> p.to_json()
+    {'event': {'host': 'h1', 'timestamp': 1, 'timeunit': 'nanoseconds', 'message': 'hello'}, \
+'fields': {'#env': 'lab'}}
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        timestamp: int | None = None,
+        timeunit: str | None = None,
+        custom: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.host = host
+        self._timeunit = normalize_timeunit(timeunit) if timeunit else "nanoseconds"
+        self._timestamp = timestamp
+        self.custom: dict[str, Any] = dict(custom) if custom else {}
+        self.fields: dict[str, Any] = dict(fields) if fields else {}
+        self.custom.update(kwargs)
+
+    @property
+    def timeunit(self) -> str:
+        """Unit of ``timestamp``: nanoseconds (default), milliseconds or seconds."""
+        return self._timeunit
+
+    @timeunit.setter
+    def timeunit(self, value: str) -> None:
+        self._timeunit = normalize_timeunit(value)
+
+    @property
+    def timestamp(self) -> int:
+        """The event time in ``timeunit``; set on first read to now when not given."""
+        if not self._timestamp:
+            self._timestamp = now_in(self._timeunit)
+        return self._timestamp
+
+    @timestamp.setter
+    def timestamp(self, value: int | None) -> None:
+        self._timestamp = value
+
+    def to_json(self, raw: bool = False, nowrap: bool = False) -> dict[str, Any] | str:
+        """The envelope as a dict; in raw mode a JSON string without ``fields`` (as FalconPy)."""
+        event: dict[str, Any] = {}
+        if self.host is not None:
+            event["host"] = self.host
+        event["timestamp"] = self.timestamp
+        event["timeunit"] = self._timeunit
+        event.update(self.custom)
+        envelope: dict[str, Any] = {"event": event}
+        if self.fields and not raw:
+            envelope["fields"] = self.fields
+        if nowrap:
+            return event
+        if raw:
+            return dumps(envelope).decode()
+        return envelope
+
+    def __repr__(self) -> str:
+        return f"IngestPayload({self.to_json()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IngestPayload):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class JsonEventEncoder:
+    """Turns one user event into the bytes of one JSON envelope (or one raw line).
+
+    Accepts dicts (FalconPy style, or ready envelopes), ``IngestPayload``, JSON strings and, in raw
+    mode, any text line. Returns bytes ending in ``\\n``.
+    """
+
+    content_type = "application/json"
+
+    def __init__(self, *, timeunit: str = "nanoseconds", raw: bool = False) -> None:
+        self.timeunit = normalize_timeunit(timeunit)
+        self.raw = raw
+        self._divisor = 1_000_000_000 // TIMEUNITS[self.timeunit]
+
+    def envelope(self, evt: Any) -> Any:
+        """The envelope object for ``evt`` (a str for raw text lines)."""
+        if type(evt) is dict or isinstance(evt, Mapping):
+            if "event" in evt and is_envelope(evt):
+                if self.raw and "fields" in evt:
+                    return {k: v for k, v in evt.items() if k != "fields"}
+                return evt
+            event: dict[str, Any] = {}
+            host = evt.get("host")
+            if host is not None:
+                event["host"] = host
+            event["timestamp"] = evt.get("timestamp") or time.time_ns() // self._divisor
+            event["timeunit"] = self.timeunit
+            for key, value in evt.items():
+                if key not in _RESERVED:
+                    event[key] = value
+            custom = evt.get("custom")
+            if custom:
+                event.update(custom)
+            fields = evt.get("fields")
+            if fields and not self.raw:
+                return {"event": event, "fields": fields}
+            return {"event": event}
+        if isinstance(evt, IngestPayload):
+            evt.timeunit = self.timeunit
+            obj = evt.to_json(raw=False)
+            if self.raw and isinstance(obj, dict):
+                obj.pop("fields", None)
+            return obj
+        if isinstance(evt, (bytes, bytearray)):
+            try:
+                evt = bytes(evt).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConversionError(f"event is not UTF-8 text ({exc.reason}).") from None
+        if isinstance(evt, str):
+            text = evt.rstrip("\r\n")
+            if self.raw:
+                if "\n" in text or "\r" in text:
+                    raise ConversionError(
+                        "a raw event contains a line break: on the raw endpoint every line is a "
+                        "separate event; split the text into lines first."
+                    )
+                return text
+            if text.lstrip().startswith("{"):
+                try:
+                    parsed = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    return self.envelope(parsed)
+            return {"event": {"timestamp": time.time_ns() // self._divisor,
+                              "timeunit": self.timeunit, "message": text}}
+        raise ConversionError(
+            f"an event must be a dict, a str or an IngestPayload, not {type(evt).__name__}."
+        )
+
+    def encode(self, evt: Any) -> bytes:
+        """Bytes of one event, newline-terminated."""
+        obj = self.envelope(evt)
+        if type(obj) is str:
+            return obj.encode("utf-8") + b"\n"
+        try:
+            return orjson.dumps(obj, default=_default, option=_OPTS_NL)
+        except TypeError as exc:
+            raise ConversionError(f"event cannot be encoded as JSON: {exc}.") from None
+
+    @staticmethod
+    def body(parts: list[bytes]) -> bytes:
+        """A request body: the events one per line."""
+        return b"".join(parts)
+

@@ -1,0 +1,240 @@
+"""The ``hecnb`` command: demo, send, test-connection, emulate.
+
+A thin layer: it turns options into keywords of :class:`hecnb.HEC` and prints the report. The API
+key is read from ``NGSIEM_API_KEY`` (or the variable named by ``--api-key-env``) or asked for at a
+hidden prompt; it is never an option, so it never lands in shell history or ``ps`` output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from ._errors import HecError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _destination_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("destination (else NGSIEM_INGEST_URL / NGSIEM_URL_KEY / "
+                             "NGSIEM_REGION)")
+    g.add_argument("--url", dest="ingest_url", help="the full API URL shown by the console")
+    g.add_argument("--url-key", dest="api_url_key", help="the URL key (first label of the host)")
+    g.add_argument("--region", dest="ingest_region",
+                   help="us1, us2, us3, eu1, usgov1 or usgov2 (default us1)")
+    g.add_argument("--api-key-env", default="NGSIEM_API_KEY", metavar="VAR",
+                   help="environment variable holding the API key (default NGSIEM_API_KEY); "
+                        "without it you are prompted")
+    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"])
+    g.add_argument("--timeout", dest="ingest_timeout", type=float, default=5,
+                   help="seconds per request (default 5)")
+    g.add_argument("--ca-bundle", help="CA bundle for TLS-inspecting proxies")
+    g.add_argument("--no-verify", action="store_true", help="turn TLS verification off (unsafe)")
+    g.add_argument("--allow-insecure-http", action="store_true",
+                   help="allow http:// to a host that is not this machine")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hecnb", description="Send data to CrowdStrike Falcon "
+                                "NG-SIEM's HTTP Event Collector (or the local emulator).")
+    p.add_argument("--version", action="version", version=f"hecnb {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="send sample authentication events to a local emulator "
+                       "and check every one arrived")
+    d.add_argument("--events", type=int, default=50_000, help="how many (default 50,000)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.add_argument("--raw", action="store_true", help="use the raw endpoint")
+
+    s = sub.add_parser("send", help="send a file of events (JSON lines, or any text with --raw; "
+                       "plain or gzip)")
+    s.add_argument("file", help="the file to send")
+    _destination_options(s)
+    s.add_argument("--raw", action="store_true", help="one raw event per line")
+    s.add_argument("--format", dest="ingest_format", default="json",
+                   help="json, yaml, xml or csv (default json)")
+    s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds")
+    s.add_argument("--retries", dest="retry_count", type=int, default=3)
+    s.add_argument("--threads", dest="thread_count", type=int, default=None)
+    s.add_argument("--batch-bytes", dest="batch_max_bytes", type=int, default=1024 * 1024)
+    s.add_argument("--batch-events", dest="batch_max_events", type=int, default=None)
+    s.add_argument("--no-compress", action="store_true", help="do not gzip requests")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--debug", action="store_true", help="debug log to stderr (key masked)")
+
+    t = sub.add_parser("test-connection", help="send one test event and say what happened")
+    _destination_options(t)
+    t.add_argument("--raw", action="store_true", help="test the raw endpoint")
+
+    e = sub.add_parser("emulate", help="run the local NG-SIEM HEC emulator until Ctrl-C")
+    e.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    e.add_argument("--port", type=int, default=8088, help="port (default 8088; 0 = any)")
+    e.add_argument("--api-key-env", metavar="VAR", default=None,
+                   help="accept only the key in this environment variable (default: any key)")
+    e.add_argument("--ndjson", metavar="FILE", help="append every received event to FILE")
+    e.add_argument("--fail-503", type=float, default=0.0, metavar="RATE",
+                   help="answer this fraction of requests 503")
+    e.add_argument("--fail-429", type=float, default=0.0, metavar="RATE",
+                   help="answer this fraction of requests 429 with Retry-After")
+    e.add_argument("--retry-after", type=float, default=1.0, metavar="SECONDS")
+    e.add_argument("--drop", type=float, default=0.0, metavar="RATE",
+                   help="drop this fraction of connections without an answer")
+    e.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                   help="add this delay to every answer")
+    e.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _read_key(var: str) -> str:
+    key = os.environ.get(var)
+    if key:
+        return key
+    if not sys.stdin.isatty():
+        raise _Usage(f"No API key: set {var} (the key is never taken as an option, so it stays "
+                     "out of shell history).")
+    return getpass.getpass(f"NG-SIEM API key ({var} is not set): ")
+
+
+class _Usage(Exception):
+    """A mistake on the command line: print the sentence, exit 2."""
+
+
+def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    verify: Any = True
+    if args.no_verify:
+        verify = False
+    elif args.ca_bundle:
+        verify = args.ca_bundle
+    kw: dict[str, Any] = {
+        "api_key": _read_key(args.api_key_env),
+        "api_url_key": args.api_url_key,
+        "ingest_region": args.ingest_region,
+        "ingest_url": args.ingest_url,
+        "auth_scheme": args.auth_scheme,
+        "ingest_timeout": args.ingest_timeout,
+        "verify": verify,
+        "allow_insecure_http": args.allow_insecure_http,
+        "raw_ingest": args.raw,
+    }
+    return kw
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    import logging
+
+    from ._hec import HEC
+
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
+                            format="%(asctime)s %(name)s %(message)s")
+    kw = _hec_kwargs(args)
+    kw.update(ingest_format=args.ingest_format, ingest_timeunit=args.ingest_timeunit,
+              retry_count=args.retry_count, thread_count=args.thread_count,
+              batch_max_bytes=args.batch_max_bytes, batch_max_events=args.batch_max_events,
+              compress=not args.no_compress, debug=args.debug)
+    with HEC(**kw) as hec:
+        try:
+            report = hec.send_file(args.file, show_progress=False if args.no_progress else None)
+        except KeyboardInterrupt:
+            if hec.last_report is not None:
+                print(f"hecnb: interrupted: {hec.last_report}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    print(report)
+    for failure in report.failed[:10]:
+        print(f"  line {failure.index + 1}: {failure.reason}", file=sys.stderr)
+    if report.failed_count > 10:
+        print(f"  ... and {report.failed_count - 10:,} more", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    from ._hec import HEC
+
+    with HEC(**_hec_kwargs(args)) as hec:
+        result = hec.check_connection()
+    print(f"{result.url}: {result}")
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _cmd_emulate(args: argparse.Namespace) -> int:
+    from .emulator import Faults, serve
+
+    key = None
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            raise _Usage(f"--api-key-env {args.api_key_env}: that variable is not set.")
+    faults = Faults(error_503_rate=args.fail_503, error_429_rate=args.fail_429,
+                    retry_after=args.retry_after, drop_rate=args.drop, delay=args.delay)
+    serve(host=args.host, port=args.port, api_key=key, ndjson_path=args.ndjson, faults=faults,
+          quiet=args.quiet)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import auth_events
+    from ._hec import HEC
+    from .emulator import Emulator
+
+    if args.events < 1:
+        raise _Usage("--events must be at least 1.")
+    key = secrets.token_hex(16)  # a throwaway key the emulator will insist on
+    print(f"hecnb {__version__} demo: {args.events:,} sample sshd/sudo authentication events "
+          "-> local NG-SIEM HEC emulator")
+    t0 = time.perf_counter()
+    events = auth_events(args.events)
+    print(f"  built {len(events):,} events in {time.perf_counter() - t0:.2f} s, e.g.:")
+    print(f"  {events[0]}")
+    with Emulator(api_key=key) as emu, HEC(api_key=key, ingest_url=emu.url,
+                                           raw_ingest=args.raw) as hec:
+        print(f"  emulator listening at {emu.url}")
+        report = hec.send(events, show_progress=not args.no_progress)
+        print(f"  {report}")
+        emu.wait_for(len(events), timeout=10)
+        received = emu.events
+    if args.raw:
+        import orjson
+
+        ids = [orjson.loads(e["raw"])["event"]["event_id"] for e in received]
+    else:
+        ids = [e["event"]["event_id"] for e in received]
+    expected = {e["event_id"] for e in events}
+    got = set(ids)
+    missing = expected - got
+    duplicates = len(ids) - len(got)
+    print(f"  emulator received {len(ids):,} events: {len(expected & got):,} of "
+          f"{len(expected):,} expected ids present, {len(missing):,} missing, "
+          f"{duplicates:,} duplicates")
+    if missing or not report.ok:
+        print("hecnb demo: FAILED - not every event arrived", file=sys.stderr)
+        return EXIT_FAILED
+    print("hecnb demo: OK - every event was delivered and acknowledged")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hecnb`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    commands = {"demo": _cmd_demo, "send": _cmd_send, "test-connection": _cmd_test,
+                "emulate": _cmd_emulate}
+    try:
+        return commands[args.command](args)
+    except (_Usage, HecError, ValueError) as exc:
+        print(f"hecnb {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("hecnb: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

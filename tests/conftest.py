@@ -1,0 +1,41 @@
+"""Shared fixtures: a real emulator on 127.0.0.1 (port 0), torn down after each test."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hecnb.emulator import Emulator
+
+KEY = "test-key-0123456789abcdefXYZW"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_ngsiem_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's real credentials from the environment."""
+    for var in ("NGSIEM_API_KEY", "NGSIEM_URL_KEY", "NGSIEM_REGION", "NGSIEM_INGEST_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """An emulator that accepts only ``KEY``."""
+    with Emulator(api_key=KEY) as e:
+        yield e
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port with nothing listening (for 'connection refused')."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,413 @@
+"""HEC against the real emulator on loopback: the seed's examples, keywords, properties, files,
+connection checks, logging and secrecy."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from conftest import KEY
+
+from hecnb import (
+    HEC,
+    ConfigError,
+    ConversionError,
+    EventFileError,
+    HecInsecureWarning,
+    IngestConfig,
+    IngestPayload,
+    SendReport,
+)
+from hecnb._hec import LogFacility, SessionManager
+from hecnb.emulator import Emulator, Faults
+
+SEED_PAYLOAD = {"host": "sample-host", "message": "Sample message",
+                "fields": {"#falconpy": "Sample payload"}}
+
+
+def hec_for(emu: Emulator, **kw) -> HEC:
+    return HEC(api_key=KEY, ingest_url=emu.url, **kw)
+
+
+# -- the seed's four examples ---------------------------------------------------------------
+def test_seed_example_1_single_event(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    assert hec.send_event(SEED_PAYLOAD) == 200
+    (got,) = emu.events
+    assert got["fields"] == {"#falconpy": "Sample payload"}
+    assert got["event"]["host"] == "sample-host"
+    assert got["event"]["message"] == "Sample message"
+    assert got["event"]["timeunit"] == "nanoseconds"
+    assert isinstance(got["event"]["timestamp"], int) and got["event"]["timestamp"] > 1.7e18
+
+
+def test_seed_example_2_context_manager(emu: Emulator) -> None:
+    with hec_for(emu) as hec:
+        assert hec.send_event(SEED_PAYLOAD) == 200
+        assert len(hec.sessions) == 1
+    assert hec.sessions == []  # closed
+    assert emu.events[0]["event"]["message"] == "Sample message"
+
+
+def test_seed_example_3_event_list(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    assert hec.send_event_list([SEED_PAYLOAD, SEED_PAYLOAD]) == 2
+    assert [e["fields"] for e in emu.events] == [SEED_PAYLOAD["fields"]] * 2
+    assert emu.stats["requests"] == 1  # many events per request
+
+
+def test_seed_example_4_raw_file(emu: Emulator, tmp_path: Path) -> None:
+    lines = [
+        '{"event": {"category": ["host"], "host": "IV1IDSBP", "kind": "event", "module": '
+        '"crowdstrike-falconpy-hec", "timestamp": 1747771778324434944, "type": ["info"], '
+        '"timeunit": "nanoseconds", "message": "VP35ya83siwOC9bThq0U"}}',
+        '{"event": {"category": ["host"], "host": "XIHQBIOV", "kind": "event", "module": '
+        '"crowdstrike-falconpy-hec", "timestamp": 1747771778324711936, "type": ["info"], '
+        '"timeunit": "nanoseconds", "message": "ngZbqZroR8763eMODCWN"}}',
+    ]
+    path = tmp_path / "sample_import_file.json"
+    path.write_text("\n".join(lines) + "\n")
+    hec = HEC(api_key=KEY, ingest_url=emu.url, raw_ingest=True)
+    assert hec.send_event_file(str(path)) == 200
+    assert [e["raw"] for e in emu.events] == lines
+    assert emu.stats["by_route"]["raw"] == 2
+
+
+# -- keywords ----------------------------------------------------------------------------------
+def test_defaults_match_falconpy() -> None:
+    hec = HEC(api_key=KEY, api_url_key="abc123")
+    assert hec.ingest_format == "json" and hec.ingest_format_name == "JSON"
+    assert hec.ingest_region == "us1"
+    assert hec.ingest_timeout == 5
+    assert hec.ingest_timeunit == "nanoseconds"
+    assert hec.raw_ingest is False
+    assert hec.retry_count == 3
+    assert hec.sanitize_log is True
+    assert hec.thread_count == min((os.cpu_count() or 1) * 2, 50)
+    assert hec.log is None and hec.file_log == 0
+    assert hec.ingest_url == "https://abc123.ingest.us-1.crowdstrike.com/services/collector"
+    assert hec.raw_ingest_url.endswith("/services/collector/raw")
+    assert hec.batch_max_bytes == 1024 * 1024 and hec.batch_max_events is None
+    assert hec.compress is True and hec.verify is True and hec.auth_scheme == "Bearer"
+
+
+def test_every_keyword_is_honoured(emu: Emulator) -> None:
+    hec = HEC(api_key=KEY, api_url_key="ignored", debug=False, ingest_format="json",
+              ingest_region="eu-1", ingest_timeout="3", ingest_timeunit="milliseconds",
+              raw_ingest=False, retry_count=1, sanitize_log=True, thread_count=3,
+              ingest_url=emu.url, auth_scheme="Splunk", batch_max_bytes=2048,
+              batch_max_events=5, compress=False, verify=True)
+    assert hec.ingest_timeout == 3 and hec.retry_count == 1 and hec.thread_count == 3
+    assert hec.send_event_list([{"i": i} for i in range(12)]) == 12
+    assert emu.stats["requests"] == 3  # batch_max_events=5
+    assert emu.events[0]["event"]["timeunit"] == "milliseconds"
+    assert emu.events[0]["event"]["timestamp"] < 1e14  # milliseconds, not nanoseconds
+    assert hec.hec_headers["Authorization"] == f"Splunk {KEY}"
+
+
+def test_unknown_keyword_suggests_the_right_one() -> None:
+    with pytest.raises(ConfigError, match="Did you mean 'ingest_region'"):
+        HEC(api_key=KEY, api_url_key="abc", ingest_regoin="eu1")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"ingest_region": "mars1"}, "us1, us2"),
+     ({"ingest_format": "parquet"}, "json, yaml"),
+     ({"api_key": ""}, "empty"),
+     ({"api_key": None}, "NGSIEM_API_KEY"),
+     ({"api_url_key": None}, "No destination"),
+     ({"ingest_url": "ingest.us-1.crowdstrike.com/services/collector"}, "no scheme"),
+     ({"ingest_url": "https://x.ingest.us-1.crowdstrike.com/servcies/collector"}, "typo"),
+     ({"thread_count": 0}, "thread_count"),
+     ({"retry_count": -1}, "retry_count"),
+     ({"ingest_timeout": 0}, "ingest_timeout"),
+     ({"ingest_timeunit": "fortnights"}, "ingest_timeunit")],
+)
+def test_bad_configuration_is_a_clear_config_error(kwargs: dict, message: str) -> None:
+    base = {"api_key": KEY, "api_url_key": "abc123"}
+    base.update(kwargs)
+    with pytest.raises(ConfigError, match=message):
+        HEC(**base)
+
+
+def test_environment_credentials(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NGSIEM_API_KEY", KEY)
+    monkeypatch.setenv("NGSIEM_INGEST_URL", emu.url)
+    hec = HEC()
+    assert hec.send_event({"from": "env"}) == 200
+    monkeypatch.delenv("NGSIEM_INGEST_URL")
+    monkeypatch.setenv("NGSIEM_URL_KEY", "envkey")
+    monkeypatch.setenv("NGSIEM_REGION", "US-2")
+    assert HEC().ingest_url == "https://envkey.ingest.us-2.crowdstrike.com/services/collector"
+
+
+# -- properties ------------------------------------------------------------------------------
+MUTABLE = {
+    "file_log": 2, "ingest_base_url": "ingest.example.org", "ingest_format": "csv",
+    "ingest_key": "another-key-1234567890", "ingest_timeout": 9, "ingest_timeunit": "seconds",
+    "ingest_url_key": "newkey", "last_message": "m", "last_status": 201, "raw_ingest": True,
+    "retry_count": 5, "sanitize_log": False, "thread_count": 7,
+}
+IMMUTABLE = ["hec_headers", "ingest_format_name", "ingest_url", "log", "raw_ingest_url"]
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(MUTABLE.items()))
+def test_mutable_properties(name: str, value: object) -> None:
+    hec = HEC(api_key=KEY, api_url_key="abc123")
+    setattr(hec, name, value)
+    assert getattr(hec, name) == value
+
+
+@pytest.mark.parametrize("name", IMMUTABLE)
+def test_immutable_properties(name: str) -> None:
+    hec = HEC(api_key=KEY, api_url_key="abc123")
+    with pytest.raises(AttributeError):
+        setattr(hec, name, "x")
+
+
+def test_object_properties() -> None:
+    hec = HEC(api_key=KEY, api_url_key="abc123")
+    cfg = IngestConfig(KEY, "other", environ={})
+    hec.ingest_config = cfg
+    assert hec.ingest_url.startswith("https://other.")
+    facility = LogFacility(logging.getLogger("x"), 0, True)
+    hec.log_facility = facility
+    assert hec.log is facility.log
+    manager = SessionManager(thread_count=2, retry_count=0)
+    hec.session_manager = manager
+    assert hec.thread_count == 2 and hec.retry_count == 0
+    hec.sessions = []
+    assert hec.sessions == []
+    with pytest.raises(ConfigError):
+        hec.ingest_timeunit = "eons"
+    with pytest.raises(ConfigError):
+        hec.thread_count = 0
+
+
+def test_setters_change_what_is_sent(emu: Emulator) -> None:
+    hec = HEC(api_key="wrong-key-000000000000", ingest_url=emu.url)
+    assert hec.send_event({"a": 1}) == 403
+    hec.ingest_key = KEY
+    hec.raw_ingest = True
+    assert hec.send_event("a raw line") == 200
+    assert emu.events == [{"raw": "a raw line"}]
+
+
+# -- reports ---------------------------------------------------------------------------------
+def test_send_returns_a_report(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    report = hec.send([{"n": i} for i in range(1000)])
+    assert isinstance(report, SendReport) and report is hec.last_report
+    assert report.ok and report.delivered == 1000 and report.events_per_s > 0
+    assert report.bytes_sent < report.bytes_raw
+    assert "1,000 of 1,000 events delivered" in str(report)
+    html = report._repr_html_()
+    assert html.startswith("<table") and "1,000 of 1,000" in html
+    assert report.to_dict()["delivered"] == 1000
+
+
+def test_ingest_payload_objects(emu: Emulator) -> None:
+    hec = hec_for(emu, ingest_timeunit="seconds")
+    p = IngestPayload(host="h9", timestamp=123, custom={"k": "v"}, fields={"#f": 1}, extra=5)
+    assert hec.send_event(p) == 200
+    assert emu.events[0] == {"event": {"host": "h9", "timestamp": 123, "timeunit": "seconds",
+                                       "k": "v", "extra": 5}, "fields": {"#f": 1}}
+    assert p.to_json(raw=True) == orjson.dumps({"event": {"host": "h9", "timestamp": 123,
+                                                          "timeunit": "seconds", "k": "v",
+                                                          "extra": 5}}).decode()
+
+
+def test_string_events(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    hec.send_event_list(['{"user": "alice"}', "plain text"])
+    assert emu.events[0]["event"]["user"] == "alice"
+    assert emu.events[1]["event"]["message"] == "plain text"
+
+
+def test_progress_bar_counts_events(emu: Emulator, capsys: pytest.CaptureFixture) -> None:
+    hec = hec_for(emu)
+    assert hec.send_event_list([{"i": i} for i in range(5000)], show_progress=True) == 5000
+    err = capsys.readouterr().err
+    assert "5.00k/5.00k" in err and KEY not in err
+
+
+# -- files -----------------------------------------------------------------------------------
+def _write(path: Path, lines: list[str], gz: bool = False) -> Path:
+    data = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_json_lines_file_becomes_envelopes(emu: Emulator, tmp_path: Path, gz: bool) -> None:
+    lines = [orjson.dumps({"n": i, "msg": "x" * 50}).decode() for i in range(3000)]
+    path = _write(tmp_path / "events.ndjson", lines, gz)
+    hec = hec_for(emu, batch_max_bytes=20_000)
+    assert hec.send_event_file(path) == 200
+    assert sorted(e["event"]["n"] for e in emu.events) == list(range(3000))
+    assert hec.last_report.requests > 5
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_raw_file_lines(emu: Emulator, tmp_path: Path, gz: bool) -> None:
+    lines = [f"Mar 27 13:06:56 host sshd[{i}]: Accepted publickey for u{i}" for i in range(500)]
+    path = _write(tmp_path / "auth.log", [*lines[:250], "", *lines[250:]], gz)
+    hec = hec_for(emu, raw_ingest=True)
+    assert hec.send_event_file(str(path)) == 200
+    assert [e["raw"] for e in emu.events] == lines or sorted(
+        e["raw"] for e in emu.events) == sorted(lines)
+    assert hec.last_report.delivered == 500
+
+
+def test_bad_lines_are_reported_and_the_rest_sent(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.ndjson"
+    path.write_bytes(b'{"a": 1}\nnot json\n{"a": 2}\n\xff\xfe\n[1, 2]\n{"a": 3}\n')
+    hec = hec_for(emu)
+    assert hec.send_event_file(path) != 200
+    rep = hec.last_report
+    assert rep.delivered == 3 and rep.failed_count == 3 and rep.total == 6
+    assert [f.index for f in rep.failed] == [1, 3, 4]
+    assert "not a JSON object" in rep.failed[0].reason
+    assert "UTF-8" in rep.failed[1].reason
+
+
+def test_truncated_gzip_is_reported(emu: Emulator, tmp_path: Path) -> None:
+    data = gzip.compress(b"".join(b'{"n": %d}\n' % i for i in range(20000)))
+    path = tmp_path / "cut.ndjson.gz"
+    path.write_bytes(data[: len(data) // 2])
+    hec = hec_for(emu)
+    assert hec.send_event_file(path) != 200
+    rep = hec.last_report
+    assert rep.errors and "truncated" in rep.errors[0]
+    assert 0 < rep.delivered < 20000 and not rep.ok
+
+
+def test_file_errors(tmp_path: Path, emu: Emulator) -> None:
+    hec = hec_for(emu)
+    with pytest.raises(EventFileError, match="No such event file"):
+        hec.send_event_file(tmp_path / "missing.json")
+    with pytest.raises(EventFileError, match="directory"):
+        hec.send_event_file(tmp_path)
+    (tmp_path / "empty.json").write_bytes(b"")
+    with pytest.raises(EventFileError, match="empty"):
+        hec.send_event_file(tmp_path / "empty.json")
+    with pytest.raises(OSError):  # EventFileError is an OSError too
+        hec.send_event_file(tmp_path / "missing.json")
+
+
+# -- connection checks -----------------------------------------------------------------------
+def test_check_connection_success(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    result = hec.check_connection()
+    assert result.ok and result.status == 200 and "Connected" in str(result)
+    assert result.latency_ms is not None
+    assert hec.test_connection() is True
+    assert emu.events[-1]["event"]["test"] == "connection"
+
+
+def test_check_connection_bad_key(emu: Emulator) -> None:
+    hec = HEC(api_key="not-the-key-123456789", ingest_url=emu.url)
+    result = hec.check_connection()
+    assert not result and result.status == 403 and "refused" in result.reason
+    assert hec.test_connection() is False
+    assert "not-the-key-123456789" not in result.reason
+
+
+def test_check_connection_wrong_path(emu: Emulator) -> None:
+    hec = HEC(api_key=KEY, ingest_url=emu.base_url + "/api/ingest/hec/nope/v1/services/collector")
+    result = hec.check_connection()
+    assert result.status == 404 and "URL key" in result.reason
+
+
+def test_check_connection_refused(free_port: int) -> None:
+    hec = HEC(api_key=KEY, ingest_url=f"http://127.0.0.1:{free_port}/services/collector")
+    result = hec.check_connection()
+    assert result.status is None and "refused" in result.reason
+
+
+def test_check_connection_timeout() -> None:
+    with Emulator(api_key=KEY, faults=Faults(delay=2.0)) as slow:
+        hec = HEC(api_key=KEY, ingest_url=slow.url, ingest_timeout=0.3)
+        result = hec.check_connection()
+    assert not result and "timeout" in result.reason and "ingest_timeout" in result.reason
+
+
+def test_check_connection_dns_and_tls_words() -> None:
+    def dns(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    hec = HEC(api_key=KEY, api_url_key="typo", transport=httpx.MockTransport(dns))
+    assert "DNS: cannot resolve typo.ingest.us-1.crowdstrike.com" in hec.check_connection().reason
+
+    def tls(request: httpx.Request) -> httpx.Response:
+        import ssl
+
+        try:
+            raise ssl.SSLCertVerificationError("certificate verify failed")
+        except ssl.SSLError as exc:
+            raise httpx.ConnectError("TLS failed") from exc
+
+    hec = HEC(api_key=KEY, api_url_key="abc", transport=httpx.MockTransport(tls))
+    assert "TLS" in hec.check_connection().reason and "verify=" in hec.check_connection().reason
+
+
+def test_verify_false_warns() -> None:
+    with pytest.warns(HecInsecureWarning):
+        HEC(api_key=KEY, api_url_key="abc", verify=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HEC(api_key=KEY, api_url_key="abc")
+
+
+# -- logging and secrecy ---------------------------------------------------------------------
+@pytest.mark.parametrize("sanitize", [True, False])
+def test_debug_log_never_holds_the_key(emu: Emulator, caplog: pytest.LogCaptureFixture,
+                                       sanitize: bool) -> None:
+    caplog.set_level(logging.DEBUG, logger="hecnb")
+    hec = HEC(api_key=KEY, ingest_url=emu.url, debug=True, sanitize_log=sanitize)
+    hec.send_event_list([{"a": 1}])
+    hec.ingest_key = "wrong-key-9999999999999"
+    hec.send_event({"b": 2})
+    text = caplog.text
+    assert "HTTP EVENT COLLECTOR: Instance created" in text
+    assert "REQUEST HEADERS" in text and "STATUS CODE: 200" in text
+    assert KEY not in text and "wrong-key-9999999999999" not in text
+    assert ("Bearer ****" in text)
+    assert ("****WXYZW"[-8:] in text) or sanitize or "****XYZW" in text
+
+
+def test_key_not_in_repr_or_errors(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    assert KEY not in repr(hec) and KEY not in str(hec.hec_headers)
+    assert KEY not in repr(hec.ingest_config)
+    assert hec.hec_headers["Authorization"] == f"Bearer {KEY}"
+    hec.send_event_list([{"o": object()}])
+    assert KEY not in str(hec.last_report) and KEY not in hec.last_report._repr_html_()
+    try:
+        HEC(api_key=KEY, api_url_key="bad/key")
+    except ConfigError as exc:
+        assert KEY not in str(exc)
+
+
+def test_no_class_level_state() -> None:
+    a = HEC(api_key=KEY, api_url_key="aaa")
+    b = HEC(api_key=KEY + "b", api_url_key="bbb")
+    a.last_status = 500
+    assert b.last_status is None
+    assert a.log_facility is not b.log_facility
+    assert a.session_manager.engine is not b.session_manager.engine
+
+
+def test_send_event_rejects_non_events(emu: Emulator) -> None:
+    hec = hec_for(emu)
+    for bad in (42, None, 3.5, ["a"]):
+        with pytest.raises(ConversionError):
+            hec.send_event(bad)  # type: ignore[arg-type]
+    assert emu.stats["requests"] == 0

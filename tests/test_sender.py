@@ -1,0 +1,278 @@
+"""The engine with a scripted transport: batching on the wire, retries, splits, accounting.
+
+No real time passes: the transport answers from a script and waits go to an injected sleep.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+
+import httpx
+import orjson
+import pytest
+
+from hecnb import HEC, ConversionError
+from hecnb._config import MAX_EVENT_BYTES
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+class Script:
+    """A transport handler: answers come from ``answer(request_number, events)``."""
+
+    def __init__(self, answer=None) -> None:
+        self.answer = answer or (lambda n, events: httpx.Response(200, json={"text": "Success",
+                                                                               "code": 0}))
+        self.requests: list[httpx.Request] = []
+        self.accepted: list[dict] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = request.content
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        events = [orjson.loads(line) for line in body.splitlines() if line.strip()]
+        with self.lock:
+            n = len(self.requests)
+            self.requests.append(request)
+        resp = self.answer(n, events)
+        if isinstance(resp, Exception):
+            raise resp
+        if resp.status_code == 200:
+            with self.lock:
+                self.accepted.extend(events)
+        return resp
+
+
+def make(script: Script, **kw) -> tuple[HEC, list[float]]:
+    waits: list[float] = []
+    hec = HEC(api_key=KEY, ingest_url="http://127.0.0.1:9/services/collector",
+              transport=httpx.MockTransport(script), **kw)
+    hec.session_manager.engine._sleep = waits.append
+    return hec, waits
+
+
+def events(n: int) -> list[dict]:
+    return [{"id": i, "message": f"event {i}"} for i in range(n)]
+
+
+def test_many_events_per_request_gzip_and_headers() -> None:
+    s = Script()
+    hec, _ = make(s, batch_max_bytes=10_000)
+    assert hec.send_event_list(events(1000)) == 1000
+    assert 5 < len(s.requests) < 1000
+    req = s.requests[0]
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+    assert req.headers["content-encoding"] == "gzip"
+    assert req.headers["content-type"] == "application/json"
+    assert sorted(e["event"]["id"] for e in s.accepted) == list(range(1000))
+    rep = hec.last_report
+    assert rep.ok and rep.delivered == rep.total == 1000
+    assert rep.bytes_sent < rep.bytes_raw
+    assert all(len(gzip.decompress(r.content)) <= 10_000 for r in s.requests)
+
+
+def test_batch_max_events_and_no_compression() -> None:
+    s = Script()
+    hec, _ = make(s, batch_max_events=7, compress=False)
+    hec.send_event_list(events(50))
+    assert len(s.requests) == 8
+    assert "content-encoding" not in s.requests[0].headers
+
+
+def test_transient_errors_retry_with_backoff_then_succeed() -> None:
+    answers = {0: 503, 1: 429, 2: 500}
+
+    def answer(n: int, evs: list) -> httpx.Response:
+        code = answers.get(n, 200)
+        headers = {"Retry-After": "2"} if code == 429 else {}
+        return httpx.Response(code, json={"text": "x", "code": 9}, headers=headers)
+
+    s = Script(answer)
+    hec, waits = make(s, retry_count=3)
+    assert hec.send_event_list(events(10)) == 10
+    assert len(s.requests) == 4
+    assert len(waits) == 3 and 2.0 <= waits[1] <= 2.5  # Retry-After honoured
+    assert hec.last_report.retries == 3
+    assert hec.last_status == 200
+
+
+def test_retries_exhausted_reports_every_event() -> None:
+    s = Script(lambda n, evs: httpx.Response(503, json={"text": "Server is busy", "code": 9}))
+    hec, waits = make(s, retry_count=2)
+    assert hec.send_event_list(events(20)) == 0
+    rep = hec.last_report
+    assert len(s.requests) == 3 and len(waits) == 2
+    assert rep.delivered == 0 and rep.failed_count == 20
+    assert {f.index for f in rep.failed} == set(range(20))
+    assert rep.failed[0].status == 503 and rep.failed[0].hec_code == 9
+    assert "busy" in rep.failed[0].reason
+    assert rep.failed[0].event == {"id": 0, "message": "event 0"}
+    assert hec.last_status == 503 and not rep.ok
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_final_statuses_do_not_retry(status: int) -> None:
+    s = Script(lambda n, evs: httpx.Response(status, json={"text": "no", "code": 4}))
+    hec, waits = make(s)
+    assert hec.send_event(events(1)[0]) == status
+    assert len(s.requests) == 1 and waits == []
+    assert hec.last_report.failed[0].status == status
+
+
+def test_transport_errors_retry_and_are_described() -> None:
+    calls = iter([httpx.ConnectError("Connection refused"), httpx.ReadTimeout("slow")])
+
+    def answer(n: int, evs: list):
+        return next(calls, httpx.Response(200, json={"text": "Success", "code": 0}))
+
+    s = Script(answer)
+    hec, waits = make(s)
+    assert hec.send_event_list(events(3)) == 3
+    assert len(waits) == 2
+
+    s2 = Script(lambda n, evs: httpx.ConnectError("[Errno 111] Connection refused"))
+    hec2, _ = make(s2, retry_count=1)
+    assert hec2.send_event({"a": 1}) == 0
+    assert "refused" in hec2.last_message
+    assert hec2.last_report.failed[0].status is None
+
+
+def test_413_splits_until_it_fits() -> None:
+    def answer(n: int, evs: list) -> httpx.Response:
+        if len(evs) > 3:
+            return httpx.Response(413, json={"text": "Content too large", "code": 413})
+        return httpx.Response(200, json={"text": "Success", "code": 0})
+
+    s = Script(answer)
+    hec, waits = make(s)
+    assert hec.send_event_list(events(20)) == 20
+    assert sorted(e["event"]["id"] for e in s.accepted) == list(range(20))
+    assert waits == []
+
+
+def test_413_on_single_event_fails_it() -> None:
+    s = Script(lambda n, evs: httpx.Response(413, json={"text": "Content too large"}))
+    hec, _ = make(s)
+    assert hec.send_event_list(events(2)) == 0
+    assert hec.last_report.failed_count == 2
+    assert "larger than the collector accepts" in hec.last_report.failed[0].reason
+
+
+def test_invalid_event_number_sets_that_event_aside() -> None:
+    def answer(n: int, evs: list) -> httpx.Response:
+        bad = [i for i, e in enumerate(evs) if e["event"].get("bad")]
+        if bad:
+            return httpx.Response(400, json={"text": "Invalid data format", "code": 6,
+                                             "invalid-event-number": bad[0]})
+        return httpx.Response(200, json={"text": "Success", "code": 0})
+
+    s = Script(answer)
+    hec, _ = make(s)
+    evs = events(10)
+    evs[4]["bad"] = True
+    assert hec.send_event_list(evs) == 9
+    (failed,) = hec.last_report.failed
+    assert failed.index == 4 and failed.hec_code == 6
+
+
+def test_oversized_event_is_failed_without_sending() -> None:
+    s = Script()
+    hec, _ = make(s)
+    evs = [{"a": 1}, {"big": "x" * (MAX_EVENT_BYTES + 10)}, {"b": 2}]
+    assert hec.send_event_list(evs) == 2
+    (failed,) = hec.last_report.failed
+    assert failed.index == 1 and "limit per event" in failed.reason
+    assert all("big" not in e["event"] for e in s.accepted)
+
+
+def test_unencodable_event_is_reported_and_rest_sent() -> None:
+    s = Script()
+    hec, _ = make(s)
+    assert hec.send_event_list([{"a": 1}, {"o": object()}, {"b": 2}]) == 2
+    (failed,) = hec.last_report.failed
+    assert failed.index == 1 and "cannot be encoded" in failed.reason
+
+
+def test_non_dict_event_rejected_before_sending() -> None:
+    s = Script()
+    hec, _ = make(s)
+    with pytest.raises(ConversionError, match="event 1 is a int"):
+        hec.send_event_list([{"a": 1}, 5])
+    assert s.requests == []
+    with pytest.raises(ConversionError):
+        hec.send_event(42)  # type: ignore[arg-type]
+    with pytest.raises(ConversionError, match="single"):
+        hec.send("not a list")  # type: ignore[arg-type]
+
+
+def test_generator_input_and_empty_input() -> None:
+    s = Script()
+    hec, _ = make(s)
+    assert hec.send_event_list(e for e in events(30)) == 30
+    assert hec.send_event_list([]) == 0
+    rep = hec.last_report
+    assert rep.total == 0 and rep.ok and rep.requests == 0
+
+
+def test_keyboard_interrupt_reports_every_unconfirmed_event() -> None:
+    s = Script()
+    hec, _ = make(s, batch_max_events=10)
+
+    def gen():
+        for i in range(100):
+            if i == 55:
+                raise KeyboardInterrupt
+            yield {"id": i}
+
+    with pytest.raises(KeyboardInterrupt):
+        hec.send(gen())
+    rep = hec.last_report
+    assert rep.interrupted and not rep.ok
+    assert rep.delivered + rep.failed_count == 55
+    confirmed = {e["event"]["id"] for e in s.accepted}
+    assert len(confirmed) == rep.delivered
+    assert {f.index for f in rep.failed}.isdisjoint(confirmed)
+
+
+def test_interrupt_with_a_list_lists_the_unsent_rest() -> None:
+    s = Script()
+    hec, _ = make(s, batch_max_events=10)
+    evs = events(100)
+
+    class Boom(dict):
+        def items(self):
+            raise KeyboardInterrupt
+
+    evs[42] = Boom(evs[42])
+    with pytest.raises(KeyboardInterrupt):
+        hec.send(evs)
+    rep = hec.last_report
+    assert rep.delivered + rep.failed_count == 100
+    assert rep.total == 100
+
+
+def test_ready_envelopes_pass_through_and_raw_mode() -> None:
+    s = Script()
+    hec, _ = make(s)
+    env = {"event": {"message": "as is"}, "fields": {"#t": "1"}, "time": 12}
+    hec.send_event(env)
+    assert s.accepted[-1] == env
+    s2 = Script()
+    hec2, _ = make(s2, raw_ingest=True)
+    hec2.send_event({"host": "h", "message": "m", "fields": {"#x": 1}})
+    assert str(s2.requests[-1].url).endswith("/services/collector/raw")
+    assert s2.accepted[-1]["event"]["message"] == "m"
+    assert "fields" not in s2.accepted[-1]
+
+
+def test_two_instances_share_nothing() -> None:
+    s1, s2 = Script(), Script()
+    a, _ = make(s1, thread_count=2)
+    b, _ = make(s2, thread_count=3)
+    a.send_event_list(events(5))
+    assert s2.requests == []
+    assert a.session_manager is not b.session_manager
+    assert a.ingest_config is not b.ingest_config
+    assert a.sessions != b.sessions
