@@ -3,8 +3,6 @@
 The public surface is exactly ``__all__``; everything else lives in private modules.
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 
 from ._config import IngestConfig
@@ -25,13 +23,13 @@ from ._payload import IngestPayload
 from ._report import BatchResult, FailedEvent, SendReport
 
 __all__ = [
-    "HEC",
     "BatchResult",
     "ConfigError",
     "ConnectionCheck",
     "ConversionError",
     "EventFileError",
     "FailedEvent",
+    "HEC",
     "HecAuthError",
     "HecBusyError",
     "HecError",

@@ -1,0 +1,36 @@
+"""The public surface is exactly ``__all__``, and importing hecnb stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import hecnb
+
+
+def test_public_surface_is_all() -> None:
+    public = {name for name in dir(hecnb) if not name.startswith("_")}
+    submodules = {"cli", "emulator"}
+    assert public - submodules == set(hecnb.__all__) - {"__version__"}
+    assert hecnb.__all__ == sorted(hecnb.__all__)
+    for name in hecnb.__all__:
+        assert getattr(hecnb, name) is not None
+
+
+def test_error_tree() -> None:
+    assert issubclass(hecnb.ConfigError, hecnb.HecError) and issubclass(hecnb.ConfigError,
+                                                                         ValueError)
+    assert issubclass(hecnb.ConversionError, ValueError)
+    assert issubclass(hecnb.EventFileError, OSError)
+    assert issubclass(hecnb.HecAuthError, hecnb.HecResponseError)
+    assert issubclass(hecnb.HecResponseError, hecnb.SendError)
+    assert issubclass(hecnb.HecTransportError, hecnb.SendError)
+    err = hecnb.ConversionError("bad", column="c", row=3)
+    assert (err.column, err.row) == ("c", 3)
+
+
+def test_import_does_not_pull_in_notebook_stack() -> None:
+    code = ("import sys, hecnb; heavy = [m for m in ('IPython', 'ipywidgets', 'tqdm', 'pandas') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
