@@ -23,9 +23,10 @@ from ._config import (
     IngestConfig,
     default_thread_count,
     mask_secret,
+    normalize_format,
 )
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
-from ._formats import event_encoder
+from ._formats import make_encoder
 from ._report import FailedEvent, SendReport
 from ._retry import RetryPolicy
 from ._sender import Engine, describe_status, describe_transport_error
@@ -277,9 +278,12 @@ class HEC:
         ])
 
     # -- sending -------------------------------------------------------------------------------
-    def _encoder(self) -> Any:
+    def _encoder(self, ingest_format: str | None = None, raw: bool | None = None,
+                 **options: Any) -> Any:
         cfg = self.ingest_config
-        return event_encoder(cfg.ingest_format, raw=cfg.raw_ingest, timeunit=cfg.ingest_timeunit)
+        return make_encoder(cfg.ingest_format if ingest_format is None else ingest_format,
+                            raw=cfg.raw_ingest if raw is None else raw,
+                            timeunit=cfg.ingest_timeunit, **options)
 
     def _finish(self, report: SendReport) -> SendReport:
         self._last_report = report
@@ -288,9 +292,14 @@ class HEC:
         return report
 
     def send(self, events: Iterable[Any], *, show_progress: bool | None = None,
-             total: int | None = None, _indexed: bool = False) -> SendReport:
-        """Send events (dicts, strings or IngestPayload) and return what became of each.
+             total: int | None = None, ingest_format: str | None = None,
+             raw_ingest: bool | None = None, _indexed: bool = False,
+             **options: Any) -> SendReport:
+        """Send events and return what became of each.
 
+        ``events`` may be dicts, strings or IngestPayload objects, or a pandas DataFrame.
+        ``ingest_format`` and ``raw_ingest`` override the instance's for this send; ``options``
+        go to the converter (``host``, ``timestamp_column``, ``fields``, ``columns``, ``na``).
         ``show_progress=None`` shows a bar in notebooks and terminals. On KeyboardInterrupt the
         report (``hec.last_report``) lists every event not confirmed, then the interrupt is
         re-raised.
@@ -298,10 +307,22 @@ class HEC:
         >>> report = hec.send(events)          # doctest: +SKIP
         >>> report.delivered, report.failed    # doctest: +SKIP
         """
+        cfg = self.ingest_config
+        fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
+        raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
+        encoder = self._encoder(fmt, raw, **options)
+        items: Iterable[Any] = events
+        bulk = not _indexed and (bool(options) or fmt != "json" or _is_frame(events))
+        if bulk:
+            if total is None and hasattr(events, "__len__"):
+                total = len(events)  # type: ignore[arg-type]
+            items = encoder.encode_many(events)
         engine = self.session_manager.engine
         try:
-            report = engine.run(events, config=self.ingest_config, encoder=self._encoder(),
-                                show_progress=show_progress, total=total, indexed=_indexed)
+            report = engine.run(items, config=cfg, encoder=encoder, show_progress=show_progress,
+                                total=total, indexed=_indexed, encoded=bulk,
+                                url=cfg.raw_ingest_url if raw else cfg.ingest_url,
+                                ingest_format=fmt)
         except BaseException:
             if engine.last_report is not None and engine.last_report.interrupted:
                 self._finish(engine.last_report)
@@ -314,6 +335,8 @@ class HEC:
                 hasattr(evt, "keys"):
             raise ConversionError(
                 f"send_event() takes a dict, a str or an IngestPayload, not {type(evt).__name__}.")
+        if self.log is not None:
+            self.log_activity(f"EVENT PROCESSED: {self.format_event(evt)}")
         report = self.send([evt], show_progress=False)
         if report.failed and report.failed[0].status is None and not report.batches:
             raise ConversionError(report.failed[0].reason)
@@ -325,7 +348,11 @@ class HEC:
         With ``show_progress=True`` a tqdm bar counts events as requests are answered. Details
         of every failure are in ``hec.last_report``.
         """
-        return self.send(event_list, show_progress=show_progress).delivered
+        self.log_activity("EVENT LIST: BEGIN PROCESSING")
+        report = self.send(event_list, show_progress=show_progress)
+        self.log_activity(f"EVENT LIST: Processing of {report.total} events completed with "
+                          f"{report.delivered} successes")
+        return report.delivered
 
     def send_event_file(self, event_file: str | os.PathLike[str]) -> int:
         """Stream a file (plain or gzip) in bounded memory; return the last HTTP status.
@@ -661,6 +688,11 @@ class HEC:
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _is_frame(data: Any) -> bool:
+    """True for a pandas DataFrame, without importing pandas."""
+    return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
 
 
 def _open_event_file(path: str) -> tuple[Any, bool]:

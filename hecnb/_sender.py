@@ -76,7 +76,7 @@ def describe_status(status: int, hec_code: int | None, text: str) -> str:
 def describe_transport_error(exc: BaseException, url: str, timeout: float) -> str:
     """A reason a user can act on for a request that got no HTTP answer."""
     host = httpx.URL(url).host
-    chain = []
+    chain: list[BaseException] = []
     cur: BaseException | None = exc
     while cur is not None and len(chain) < 8:
         chain.append(cur)
@@ -274,26 +274,33 @@ class Engine:
         show_progress: bool | None = False,
         total: int | None = None,
         indexed: bool = False,
+        encoded: bool = False,
+        url: str | None = None,
+        ingest_format: str | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> SendReport:
         """Send every event; return the report. Re-raises KeyboardInterrupt after accounting.
 
         With ``indexed=True`` the iterable yields ``(index, event)`` pairs (e.g. file line
-        numbers) and reports use those indices.
+        numbers) and reports use those indices. With ``encoded=True`` it yields
+        ``(index, bytes, original)`` triples already encoded (the DataFrame fast path); the
+        encoder then only assembles bodies.
         """
-        url = config.target_url
+        url = url or config.target_url
         headers = config.headers()
         headers["Content-Type"] = encoder.content_type
-        report = SendReport(url=url, ingest_format=config.ingest_format, raw=config.raw_ingest)
+        report = SendReport(url=url, ingest_format=ingest_format or config.ingest_format,
+                            raw=bool(getattr(encoder, "raw", config.raw_ingest)))
         if total is None and hasattr(events, "__len__"):
             total = len(events)  # type: ignore[arg-type]
         if isinstance(events, (str, bytes)):
             raise ConversionError("send() takes a list (or iterable) of events, not a single "
                                   "str; use send_event() for one event.")
-        if isinstance(events, Sequence) and not indexed:
+        if isinstance(events, Sequence) and not indexed and not encoded:
             _precheck(events)
         self._stop.clear()
-        batcher = Batcher(config.batch_max_bytes, config.batch_max_events, assemble=encoder.body)
+        batcher = Batcher(config.batch_max_bytes, config.batch_max_events, assemble=encoder.body,
+                          overhead=getattr(encoder, "overhead", 0))
         bar = _progress(show_progress, total)
         pending: dict[cf.Future[list[Outcome]], Batch] = {}
         limit = max(2, self.thread_count * 2)
@@ -330,9 +337,14 @@ class Engine:
                                          thread_name_prefix="hecnb-send")
         interrupted: BaseException | None = None
         try:
-            for idx, evt in (events if indexed else enumerate(events)):  # type: ignore[misc]
+            source: Iterable[Any] = events if indexed or encoded else enumerate(events)
+            for item in source:
                 try:
-                    part = encoder.encode(evt)
+                    if encoded:
+                        idx, part, evt = item
+                    else:
+                        idx, evt = item
+                        part = encoder.encode(evt)
                 except ConversionError as exc:
                     report.failed.append(FailedEvent(idx, evt, f"not sent: {exc}"))
                     placed = idx + 1
