@@ -18,18 +18,21 @@ import httpx
 
 from . import __version__
 from ._config import (
+    CONTENT_TYPES,
     DEFAULT_BATCH_MAX_BYTES,
+    MAX_EVENT_BYTES,
     MAX_THREADS,
     IngestConfig,
     default_thread_count,
     mask_secret,
     normalize_format,
 )
+from ._deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._formats import make_encoder
 from ._report import FailedEvent, SendReport
 from ._retry import RetryPolicy
-from ._sender import Engine, describe_status, describe_transport_error
+from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
 
 __all__ = ["HEC", "ConnectionCheck", "LogFacility", "SessionManager"]
 
@@ -37,7 +40,7 @@ _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
     "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
     "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
-    "allow_insecure_http", "transport",
+    "allow_insecure_http", "backoff_base", "backoff_max", "transport",
 )
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
 
@@ -82,12 +85,19 @@ class SessionManager:
     """
 
     def __init__(self, thread_count: int | None = None, retry_count: int = 3, *,
+                 backoff_base: float = 0.25, backoff_max: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         threads = default_thread_count() if thread_count is None else thread_count
+        for name, value in (("backoff_base", backoff_base), ("backoff_max", backoff_max)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    0 < value <= 600):
+                raise ConfigError(f"{name} must be a number of seconds above 0 and at most 600; "
+                                  f"got {value!r}.")
         self.engine = Engine(
             thread_count=_check_count("thread_count", threads, minimum=1, maximum=MAX_THREADS),
             retry=RetryPolicy(retries=_check_count("retry_count", retry_count, minimum=0,
-                                                   maximum=100)),
+                                                   maximum=100),
+                              base=float(backoff_base), cap=float(backoff_max)),
             transport=transport,
         )
 
@@ -185,6 +195,8 @@ class HEC:
         compress: bool = True,
         verify: Any = True,
         allow_insecure_http: bool = False,
+        backoff_base: float = 0.25,
+        backoff_max: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
@@ -210,7 +222,9 @@ class HEC:
                 "TLS certificate verification is off (verify=False): anyone on the network path "
                 "can read the API key. Pass verify='/path/to/ca.pem' for a private CA instead.",
                 HecInsecureWarning, stacklevel=2)
-        self.session_manager = SessionManager(thread_count, retry_count, transport=transport)
+        self.session_manager = SessionManager(thread_count, retry_count,
+                                              backoff_base=backoff_base, backoff_max=backoff_max,
+                                              transport=transport)
         self._debug = bool(debug)
         self.log_facility = LogFacility(
             logging.getLogger("hecnb") if debug else None, None, sanitize_log)
@@ -324,9 +338,14 @@ class HEC:
                                 url=cfg.raw_ingest_url if raw else cfg.ingest_url,
                                 ingest_format=fmt)
         except BaseException:
-            if engine.last_report is not None and engine.last_report.interrupted:
-                self._finish(engine.last_report)
+            report = engine.last_report  # type: ignore[assignment]
+            if report is not None and report.interrupted:
+                report.source, report.bulk = events, bulk
+                if bulk and hasattr(events, "__len__"):
+                    _add_unreached(report, events, engine.last_placed)
+                self._finish(report)
             raise
+        report.source, report.bulk = events, bulk
         return self._finish(report)
 
     def send_event(self, evt: dict[str, Any] | str | Any) -> int:
@@ -364,29 +383,105 @@ class HEC:
         return 200 if report.ok else (report.last_status or 0)
 
     def send_file(self, event_file: str | os.PathLike[str], *,
-                  show_progress: bool | None = None) -> SendReport:
-        """Like :meth:`send_event_file`, returning the :class:`SendReport`."""
+                  show_progress: bool | None = None, raw_ingest: bool | None = None,
+                  start_line: int = 0) -> SendReport:
+        """Like :meth:`send_event_file`, returning the :class:`SendReport`.
+
+        ``start_line`` (0-based) skips the lines before it: a resume after an interrupt.
+        """
         path = os.fspath(event_file)
+        raw = self.raw_ingest if raw_ingest is None else raw_ingest
         handle, compressed = _open_event_file(path)
         self.log_activity(f"EVENT FILE: {path} ({'gzip' if compressed else 'plain'})")
-        bad_lines: list[FailedEvent] = []
-        problems: list[str] = []
-        lines = _file_events(handle, path, raw=self.raw_ingest, bad_lines=bad_lines,
-                             problems=problems)
+        lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
         try:
-            report = self.send(lines, show_progress=show_progress, _indexed=True)
+            report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
+                               _indexed=True)
+        except KeyboardInterrupt:
+            report = self.last_report  # type: ignore[assignment]
+            if report is not None:
+                if not lines.exhausted:
+                    report.unread = (os.path.abspath(path), lines.lines_read)
+                self._add_file_problems(report, lines)
+            raise
         finally:
             handle.close()
-        if bad_lines or problems:
-            report.failed.extend(bad_lines)
-            report.failed.sort(key=lambda f: f.index)
-            report.total += len(bad_lines)
-            report.errors.extend(problems)
-            if report.last_status in (None, 200):
-                report.last_status = 0
-                report.last_message = (problems or [bad_lines[0].reason])[0]
-            self._finish(report)
+        self._add_file_problems(report, lines)
         return report
+
+    def _add_file_problems(self, report: SendReport, lines: _FileEvents) -> None:
+        if not (lines.bad_lines or lines.problems):
+            return
+        report.failed.extend(lines.bad_lines)
+        report.failed.sort(key=lambda f: f.index)
+        report.total += len(lines.bad_lines)
+        report.errors.extend(lines.problems)
+        if report.last_status in (None, 200):
+            report.last_status = 0
+            report.last_message = (lines.problems or [lines.bad_lines[0].reason])[0]
+        lines.bad_lines, lines.problems = [], []
+        self._finish(report)
+
+    def resend(self, source: SendReport | str | os.PathLike[str] | list[dict[str, Any]], *,
+               show_progress: bool | None = None) -> SendReport:
+        """Send again exactly the events a report (or a dead-letter file) lists as failed.
+
+        Events are re-sent byte for byte as first encoded (same timestamps), to this instance's
+        destination. An unread file tail recorded at an interrupt is streamed from where it
+        stopped. Events that were never encodable are reported failed again.
+        """
+        if isinstance(source, SendReport):
+            fill_payloads(source)
+            enc = source.encoder
+            groups: dict[tuple[Any, ...], list[Any]] = {}
+            key = (source.ingest_format, source.raw, getattr(enc, "prefix", b""),
+                   getattr(enc, "suffix", b""))
+            groups[key] = [(f.index, f.payload, f.event) if f.payload is not None else f
+                           for f in source.failed]
+            unread = [source.unread] if source.unread else []
+            unread_raw = source.raw
+        else:
+            records = source if isinstance(source, list) else read_dead_letter(source)
+            groups = {}
+            unread = []
+            unread_raw = self.raw_ingest
+            for rec in records:
+                if "unread_file" in rec:
+                    unread.append((rec["unread_file"], int(rec.get("from_line", 0))))
+                    unread_raw = bool(rec.get("raw", unread_raw))
+                    continue
+                key = (rec.get("format", "json"), bool(rec.get("raw")),
+                       (rec.get("prefix") or "").encode(), (rec.get("suffix") or "").encode())
+                item = ((rec.get("index", 0), rec["payload"].encode("utf-8"), rec.get("event"))
+                        if rec.get("payload") is not None else
+                        FailedEvent(rec.get("index", 0), rec.get("event"), rec.get("reason", "")))
+                groups.setdefault(key, []).append(item)
+        total = SendReport(url=self.ingest_url, ingest_format=self.ingest_format)
+        engine = self.session_manager.engine
+        cfg = self.ingest_config
+        for (fmt, raw, prefix, suffix), items in groups.items():
+            ready = [i for i in items if isinstance(i, tuple)]
+            hopeless = [i for i in items if isinstance(i, FailedEvent)]
+            encoder = ReplayEncoder(content_type=CONTENT_TYPES[fmt], prefix=prefix,
+                                    suffix=suffix, raw=raw)
+            try:
+                report = engine.run(ready, config=cfg, encoder=encoder, encoded=True,
+                                    show_progress=show_progress, total=len(ready),
+                                    url=cfg.raw_ingest_url if raw else cfg.ingest_url,
+                                    ingest_format=fmt)
+            except KeyboardInterrupt:
+                if engine.last_report is not None:
+                    self._finish(total.merge(engine.last_report))
+                raise
+            for f in hopeless:
+                report.failed.append(FailedEvent(f.index, f.event, "cannot be resent: it was "
+                                                 f"never encoded ({f.reason})"))
+                report.total += 1
+            total.merge(report)
+        for path, start in unread:
+            total.merge(self.send_file(path, show_progress=show_progress, raw_ingest=unread_raw,
+                                       start_line=start))
+        return self._finish(total)
 
     def format_event(self, evt: Any) -> Any:
         """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``)."""
@@ -690,6 +785,17 @@ class HEC:
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def _add_unreached(report: SendReport, data: Any, start: int) -> None:
+    """After an interrupt, list the rows of ``data`` the send never reached (for a resend)."""
+    n = len(data)
+    if start >= n:
+        return
+    labels = list(data.index[start:]) if _is_frame(data) else data[start:]
+    report.failed.extend(FailedEvent(pos, label, NOT_SENT)
+                         for pos, label in zip(range(start, n), labels, strict=True))
+    report.total += n - start
+
+
 def _is_frame(data: Any) -> bool:
     """True for a pandas DataFrame, without importing pandas."""
     return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
@@ -716,36 +822,78 @@ def _open_event_file(path: str) -> tuple[Any, bool]:
     return handle, False
 
 
-def _file_events(handle: Any, path: str, *, raw: bool, bad_lines: list[FailedEvent],
-                 problems: list[str]) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line index, event)`` per non-blank line; lines that cannot be events go to
-    ``bad_lines``, and a file that breaks off to ``problems``."""
-    import orjson
+class _FileEvents:
+    """Iterate ``(line index, event)`` over an event file in bounded memory.
 
-    lineno = 0
-    try:
-        for lineno, line in enumerate(handle, 1):
-            text = line.rstrip(b"\r\n")
-            if not text.strip():
-                continue
-            try:
-                decoded = text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                bad_lines.append(FailedEvent(lineno - 1, text, f"line is not UTF-8 (byte "
-                                             f"{exc.start}); re-encode {path} as UTF-8"))
-                continue
-            if raw:
-                yield lineno - 1, decoded
-                continue
-            try:
-                obj = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                obj = exc
-            if not isinstance(obj, dict):
-                bad_lines.append(FailedEvent(lineno - 1, decoded, "line is not a JSON object; "
-                                             "send text logs with raw_ingest=True"))
-                continue
-            yield lineno - 1, obj
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        problems.append(f"{path} is truncated or corrupt after line {lineno} ({exc}); "
-                        "the lines before it were sent")
+    Lines that cannot be events go to ``bad_lines`` (with the reason); a file that breaks off
+    goes to ``problems``. ``lines_read`` says how far reading got (for a resume after an
+    interrupt). A line longer than the per-event limit is skipped in chunks, never held whole.
+    """
+
+    def __init__(self, handle: Any, path: str, *, raw: bool, start_line: int = 0) -> None:
+        self.handle = handle
+        self.path = path
+        self.raw = raw
+        self.start_line = start_line
+        self.bad_lines: list[FailedEvent] = []
+        self.problems: list[str] = []
+        self.lines_read = 0
+        self.exhausted = False
+
+    def _lines(self) -> Iterator[bytes | None]:
+        """Raw lines; None stands for a line over the limit (already skipped)."""
+        limit = MAX_EVENT_BYTES + 2
+        readline = self.handle.readline
+        while True:
+            line = readline(limit)
+            if not line:
+                return
+            if len(line) >= limit and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest of the long line
+                    line = readline(limit)
+                yield None
+            else:
+                yield line
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        import orjson
+
+        try:
+            for line in self._lines():
+                self.lines_read += 1
+                index = self.lines_read - 1
+                if index < self.start_line:
+                    continue
+                if line is None:
+                    self.bad_lines.append(FailedEvent(
+                        index, None, f"line is longer than the collector's {MAX_EVENT_BYTES:,}"
+                        "-byte limit per event; it was skipped"))
+                    continue
+                text = line.rstrip(b"\r\n")
+                if not text.strip():
+                    continue
+                try:
+                    decoded = text.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    self.bad_lines.append(FailedEvent(
+                        index, text, f"line is not UTF-8 (byte {exc.start}); re-encode "
+                        f"{self.path} as UTF-8"))
+                    continue
+                if self.raw:
+                    yield index, decoded
+                    continue
+                try:
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    obj = None
+                if not isinstance(obj, dict):
+                    self.bad_lines.append(FailedEvent(
+                        index, decoded, "line is not a JSON object; send text logs with "
+                        "raw_ingest=True"))
+                    continue
+                yield index, obj
+            self.exhausted = True
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.exhausted = True
+            self.problems.append(f"{self.path} is truncated or corrupt after line "
+                                 f"{self.lines_read} ({exc}); the lines before it were sent")

@@ -7,6 +7,7 @@ acknowledged by the collector or listed in ``failed`` with its reason.
 from __future__ import annotations
 
 import html
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ class BatchResult:
     bytes_raw: int = 0
     bytes_sent: int = 0
     elapsed: float = 0.0
+    ambiguous: int = 0  # attempts whose answer was lost after the collector may have read them
 
     @property
     def ok(self) -> bool:
@@ -43,6 +45,7 @@ class FailedEvent:
     reason: str
     status: int | None = None
     hec_code: int | None = None
+    payload: bytes | None = field(default=None, repr=False)  # the exact bytes, when encoded
 
 
 @dataclass
@@ -64,6 +67,10 @@ class SendReport:
     elapsed: float = 0.0
     interrupted: bool = False
     errors: list[str] = field(default_factory=list)
+    unread: tuple[str, int] | None = None  # (file, first line index not read) after an interrupt
+    encoder: Any = field(default=None, repr=False, compare=False)
+    source: Any = field(default=None, repr=False, compare=False)  # the data, for a resend
+    bulk: bool = field(default=False, repr=False, compare=False)  # encoded with encode_many
     last_status: int | None = None
     last_message: str | None = None
 
@@ -86,7 +93,13 @@ class SendReport:
     @property
     def retries(self) -> int:
         """Number of extra attempts made across all requests."""
-        return sum(b.attempts - 1 for b in self.batches)
+        return sum(max(0, b.attempts - 1) for b in self.batches)
+
+    @property
+    def possible_duplicates(self) -> int:
+        """Events acknowledged after a retry whose earlier answer was lost: the collector may
+        hold them twice (delivery is at least once)."""
+        return sum(b.events for b in self.batches if b.ok and b.ambiguous)
 
     @property
     def events_per_s(self) -> float:
@@ -104,7 +117,41 @@ class SendReport:
 
     def failed_records(self) -> list[dict[str, Any]]:
         """The failed events as plain dicts (index, event, reason, status, hec_code)."""
-        return [asdict(f) for f in self.failed]
+        return [{k: v for k, v in asdict(f).items() if k != "payload"} for f in self.failed]
+
+    def failed_frame(self) -> Any:
+        """The failed events as a pandas DataFrame (one row each, the event in a column)."""
+        import pandas as pd
+
+        columns = ["index", "reason", "status", "hec_code", "event"]
+        frame = pd.DataFrame(self.failed_records(), columns=columns)
+        return frame.astype({"status": "Int64", "hec_code": "Int64"})
+
+    def write_dead_letter(self, path: str | os.PathLike[str]) -> int:
+        """Write every failed event (and an unread file tail) as NDJSON; return records written.
+
+        Each record keeps the original event, the exact bytes that were (or would have been)
+        sent, and why it failed, so that ``HEC.resend(path)`` sends exactly those again.
+        """
+        from ._deadletter import write_dead_letter
+
+        return write_dead_letter(self, path)
+
+    def merge(self, other: SendReport) -> SendReport:
+        """Add another report's outcomes to this one (used when one call makes two sends)."""
+        self.total += other.total
+        self.delivered += other.delivered
+        self.failed.extend(other.failed)
+        self.batches.extend(other.batches)
+        self.bytes_raw += other.bytes_raw
+        self.bytes_sent += other.bytes_sent
+        self.elapsed += other.elapsed
+        self.errors.extend(other.errors)
+        self.interrupted = self.interrupted or other.interrupted
+        self.unread = other.unread or self.unread
+        if other.last_status not in (None, 200) or self.last_status is None:
+            self.last_status, self.last_message = other.last_status, other.last_message
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """A summary without the events themselves (safe to log)."""
@@ -123,7 +170,9 @@ class SendReport:
             "elapsed_s": round(self.elapsed, 6),
             "events_per_s": round(self.events_per_s, 1),
             "interrupted": self.interrupted,
+            "possible_duplicates": self.possible_duplicates,
             "errors": list(self.errors),
+            "unread": list(self.unread) if self.unread else None,
         }
 
     def __str__(self) -> str:
@@ -133,6 +182,8 @@ class SendReport:
         )
         if self.retries:
             line += f" ({self.retries:,} retries)"
+        if self.possible_duplicates:
+            line += f", {self.possible_duplicates:,} possibly duplicated"
         line += f", {_size(self.bytes_raw)}"
         if self.bytes_sent != self.bytes_raw:
             line += f" -> {_size(self.bytes_sent)} gzip"
@@ -141,6 +192,8 @@ class SendReport:
             line += f"; {self.failed_count:,} FAILED: {reasons}"
         if self.interrupted:
             line += "; INTERRUPTED"
+        if self.unread:
+            line += f"; {self.unread[0]} not read from line {self.unread[1] + 1:,}"
         for err in self.errors:
             line += f"; ERROR: {err}"
         return line
@@ -155,6 +208,7 @@ class SendReport:
             ("Delivered", f"{self.delivered:,} of {self.total:,}"),
             ("Failed", f"{self.failed_count:,}"),
             ("Requests", f"{self.requests:,} ({self.retries:,} retries)"),
+            ("Possible duplicates", f"{self.possible_duplicates:,}"),
             ("Bytes", f"{_size(self.bytes_raw)} raw, {_size(self.bytes_sent)} sent"),
             ("Elapsed", f"{self.elapsed:.3f} s"),
             ("Throughput", f"{self.events_per_s:,.0f} events/s"),

@@ -13,17 +13,21 @@ server anyway, so delivery is at least once, never at most once.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import gzip
 import logging
 import random
+import socket
 import ssl
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpcore
 import httpx
 
 from ._batching import Batch, Batcher
@@ -106,6 +110,45 @@ def describe_transport_error(exc: BaseException, url: str, timeout: float) -> st
     return f"network error talking to {host}: {type(exc).__name__}: {exc}"
 
 
+class _AbortableBackend(httpcore.NetworkBackend):
+    """httpcore's sync network backend, remembering its sockets so an interrupt can cut them.
+
+    Closing a pool does not wake a thread blocked reading an answer; shutting the socket down
+    does, so a Ctrl-C ends requests in flight at once instead of after ``ingest_timeout``.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        sock = stream.get_extra_info("socket")
+        if sock is not None:
+            with self._lock:
+                self._sockets.add(sock)
+        return stream
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        return self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+    def abort(self) -> None:
+        """Shut every open socket down (wakes blocked reads and writes)."""
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 @dataclass
 class Outcome:
     """One finished request: its result and the events it carried."""
@@ -141,7 +184,9 @@ class Engine:
         self._client_key: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._backend = _AbortableBackend()
         self.last_report: SendReport | None = None
+        self.last_placed = 0  # input position the last run had reached
 
     # -- client ------------------------------------------------------------------------------
     def client(self, config: IngestConfig) -> httpx.Client:
@@ -154,13 +199,15 @@ class Engine:
                 limits = httpx.Limits(max_connections=self.thread_count,
                                       max_keepalive_connections=self.thread_count,
                                       keepalive_expiry=30.0)
-                kwargs: dict[str, Any] = {"limits": limits, "headers": {"User-Agent": USER_AGENT},
-                                          "follow_redirects": False, "trust_env": True}
-                if self._transport is not None:
-                    kwargs["transport"] = self._transport
-                else:
-                    kwargs["verify"] = config.verify
-                self._client = httpx.Client(**kwargs)
+                transport = self._transport
+                if transport is None:
+                    transport = httpx.HTTPTransport(verify=config.verify, limits=limits)
+                    pool = getattr(transport, "_pool", None)
+                    if hasattr(pool, "_network_backend"):  # httpcore's pool: make it abortable
+                        pool._network_backend = self._backend  # type: ignore[union-attr]
+                self._client = httpx.Client(transport=transport, limits=limits,
+                                            headers={"User-Agent": USER_AGENT},
+                                            follow_redirects=False, trust_env=True)
                 self._client_key = key
             return self._client
 
@@ -197,6 +244,7 @@ class Engine:
         client = self.client(config)
         timeout = config.ingest_timeout
         attempts = 0
+        ambiguous = 0
         while True:
             if self._stop.is_set():
                 return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len, body, t0)
@@ -209,6 +257,9 @@ class Engine:
                 status, hec_code, text = None, None, ""
                 reason = (INTERRUPTED if self._stop.is_set()
                           else describe_transport_error(exc, url, timeout))
+                if _maybe_received(exc):
+                    ambiguous += 1
+                    reason += " (the collector may have received it)"
             except RuntimeError as exc:  # the pool was closed by an interrupt
                 if not self._stop.is_set():
                     raise
@@ -220,24 +271,29 @@ class Engine:
                     if self._log:
                         self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: 200, "
                                   f"RESPONSE: {resp.text[:200]}")
-                    return self._outcome(batch, 200, hec_code, text, attempts, raw_len, body, t0)
+                    return self._outcome(batch, 200, hec_code, text, attempts, raw_len, body, t0,
+                                         ambiguous)
                 reason = describe_status(status, hec_code, text)
                 retry_after = parse_retry_after(resp.headers.get("retry-after"))
             if self._log:
                 self._log(f"BATCH {batch.seq}: attempt {attempts} failed: {reason}")
             if not is_transient(status) or attempts > self.retry.retries or self._stop.is_set():
-                out = self._outcome(batch, status, hec_code, text, attempts, raw_len, body, t0)
+                out = self._outcome(batch, status, hec_code, text, attempts, raw_len, body, t0,
+                                    ambiguous)
                 out.reason = reason
                 out.invalid_event = invalid if status == 400 else None
                 return out
             if self._wait(self.retry.delay(attempts - 1, retry_after, self._rng)):
-                return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len, body, t0)
+                return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len, body, t0,
+                                     ambiguous)
 
     @staticmethod
     def _outcome(batch: Batch, status: int | None, hec_code: int | None, message: str,
-                 attempts: int, raw_len: int, body: bytes, t0: float) -> Outcome:
+                 attempts: int, raw_len: int, body: bytes, t0: float,
+                 ambiguous: int = 0) -> Outcome:
         result = BatchResult(batch.seq, len(batch), status, hec_code, message, attempts,
-                             raw_len, len(body) if attempts else 0, time.perf_counter() - t0)
+                             raw_len, len(body) if attempts else 0, time.perf_counter() - t0,
+                             ambiguous)
         return Outcome(result, batch, "" if status == 200 else message)
 
     def deliver(self, batch: Batch, config: IngestConfig, url: str,
@@ -290,7 +346,7 @@ class Engine:
         headers = config.headers()
         headers["Content-Type"] = encoder.content_type
         report = SendReport(url=url, ingest_format=ingest_format or config.ingest_format,
-                            raw=bool(getattr(encoder, "raw", config.raw_ingest)))
+                            raw=bool(getattr(encoder, "raw", config.raw_ingest)), encoder=encoder)
         if total is None and hasattr(events, "__len__"):
             total = len(events)  # type: ignore[arg-type]
         if isinstance(events, (str, bytes)):
@@ -306,6 +362,7 @@ class Engine:
         limit = max(2, self.thread_count * 2)
         t0 = time.perf_counter()
         placed = 0  # events consumed and put somewhere (a batch or the failed list)
+        in_hand: list[Any] = []  # the event taken from the input but not yet placed
 
         def account(out: Outcome) -> None:
             res = out.result
@@ -326,12 +383,24 @@ class Engine:
             if on_outcome is not None:
                 on_outcome(out)
 
+        inbox: list[Outcome] = []  # finished outcomes not yet accounted (safe on interrupt)
+        unsent: list[Batch] = []  # a closed batch waiting for a free worker
+
         def collect() -> None:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for fut in done:
-                pending.pop(fut)
-                for out in fut.result():
-                    account(out)
+                inbox.extend(fut.result())
+                del pending[fut]
+            while inbox:
+                account(inbox[0])
+                del inbox[0]
+
+        def submit(batch: Batch) -> None:
+            unsent.append(batch)
+            while len(pending) >= limit:
+                collect()
+            pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
+            unsent.clear()
 
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
@@ -344,10 +413,12 @@ class Engine:
                         idx, part, evt = item
                     else:
                         idx, evt = item
+                        in_hand[:] = [idx, evt]
                         part = encoder.encode(evt)
                 except ConversionError as exc:
                     report.failed.append(FailedEvent(idx, evt, f"not sent: {exc}"))
                     placed = idx + 1
+                    in_hand.clear()
                     if bar is not None:
                         bar.update(1)
                     continue
@@ -356,30 +427,38 @@ class Engine:
                         idx, evt, f"not sent: the event is larger than the collector's "
                         f"{MAX_EVENT_BYTES:,}-byte limit per event; trim or split it"))
                     placed = idx + 1
+                    in_hand.clear()
                     if bar is not None:
                         bar.update(1)
                     continue
                 batch = batcher.add(idx, part, evt)
                 placed = idx + 1
+                in_hand.clear()
                 if batch is not None:
-                    while len(pending) >= limit:
-                        collect()
-                    pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
+                    submit(batch)
             batch = batcher.flush()
             if batch is not None:
-                pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
+                submit(batch)
             while pending:
                 collect()
         except BaseException as exc:  # KeyboardInterrupt above all: account, then re-raise
             interrupted = exc
+            if in_hand and not isinstance(events, Sequence):
+                report.failed.append(FailedEvent(in_hand[0], in_hand[1], NOT_SENT))
+            for out in inbox:
+                account(out)
+            for batch in unsent:
+                _fail_all(report, batch, NOT_SENT)
             self._abort(pending, batcher, report, events, placed, account)
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
             report.elapsed = time.perf_counter() - t0
             report.total = report.delivered + len(report.failed)
+            report.failed.sort(key=_by_index)
             if bar is not None:
                 bar.close()
         self.last_report = report
+        self.last_placed = placed
         if interrupted is not None:
             report.interrupted = True
             raise interrupted
@@ -396,7 +475,8 @@ class Engine:
                 _fail_all(report, batch, NOT_SENT)
             else:
                 running.append(fut)
-        with self._lock:  # abort requests in flight: their sockets close, the workers return
+        self._backend.abort()  # requests in flight end now, not after ingest_timeout
+        with self._lock:
             if self._client is not None:
                 self._client.close()
         for fut in running:
@@ -417,11 +497,22 @@ class Engine:
         self._stop.set()
 
 
+def _by_index(f: FailedEvent) -> int:
+    return f.index
+
+
 def _fail_all(report: SendReport, batch: Batch, reason: str, status: int | None = None,
               hec_code: int | None = None) -> None:
-    """List every event of ``batch`` as failed."""
-    for idx, original in zip(batch.indices, batch.originals, strict=True):
-        report.failed.append(FailedEvent(idx, original, reason, status, hec_code))
+    """List every event of ``batch`` as failed, keeping the bytes for a resend."""
+    for idx, original, part in zip(batch.indices, batch.originals, batch.parts, strict=True):
+        report.failed.append(FailedEvent(idx, original, reason, status, hec_code, part))
+
+
+def _maybe_received(exc: httpx.TransportError) -> bool:
+    """True when the request may have reached the collector whole before the answer was lost."""
+    return not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+                                httpx.WriteError, httpx.WriteTimeout, httpx.UnsupportedProtocol,
+                                httpx.ProxyError))
 
 
 def _hec_answer(resp: httpx.Response) -> tuple[int | None, str, int | None]:

@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-compress", action="store_true", help="do not gzip requests")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("--debug", action="store_true", help="debug log to stderr (key masked)")
+    s.add_argument("--dead-letter", metavar="FILE",
+                   help="write events that were not delivered (or, after Ctrl-C, not yet "
+                        "confirmed) to FILE as NDJSON, for `hecnb resend FILE`")
+
+    r = sub.add_parser("resend", help="send again the events of a dead-letter file")
+    r.add_argument("file", help="a file written by `hecnb send --dead-letter`")
+    _destination_options(r)
+    r.add_argument("--dead-letter", metavar="FILE",
+                   help="write what still fails to FILE (may be the same file)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     t = sub.add_parser("test-connection", help="send one test event and say what happened")
     _destination_options(t)
@@ -123,7 +133,7 @@ def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "ingest_timeout": args.ingest_timeout,
         "verify": verify,
         "allow_insecure_http": args.allow_insecure_http,
-        "raw_ingest": args.raw,
+        "raw_ingest": getattr(args, "raw", False),
     }
     return kw
 
@@ -145,14 +155,46 @@ def _cmd_send(args: argparse.Namespace) -> int:
         try:
             report = hec.send_file(args.file, show_progress=False if args.no_progress else None)
         except KeyboardInterrupt:
-            if hec.last_report is not None:
-                print(f"hecnb: interrupted: {hec.last_report}", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return _interrupted(hec.last_report, args.dead_letter)
+    return _finish(report, args.dead_letter, what="line")
+
+
+def _cmd_resend(args: argparse.Namespace) -> int:
+    from ._deadletter import read_dead_letter
+    from ._hec import HEC
+
+    records = read_dead_letter(args.file)  # read first: --dead-letter may name the same file
+    with HEC(**_hec_kwargs(args)) as hec:
+        try:
+            report = hec.resend(records, show_progress=False if args.no_progress else None)
+        except KeyboardInterrupt:
+            return _interrupted(hec.last_report, args.dead_letter)
+    return _finish(report, args.dead_letter, what="event")
+
+
+def _interrupted(report: Any, dead_letter: str | None) -> int:
+    if report is None:
+        print("hecnb: interrupted before anything was sent", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"hecnb: interrupted: {report}", file=sys.stderr)
+    if dead_letter:
+        n = report.write_dead_letter(dead_letter)
+        print(f"hecnb: {n:,} records of events not confirmed written to {dead_letter}; send "
+              f"them with: hecnb resend {dead_letter}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _finish(report: Any, dead_letter: str | None, *, what: str) -> int:
     print(report)
     for failure in report.failed[:10]:
-        print(f"  line {failure.index + 1}: {failure.reason}", file=sys.stderr)
+        where = failure.index + 1 if what == "line" else failure.index
+        print(f"  {what} {where}: {failure.reason}", file=sys.stderr)
     if report.failed_count > 10:
         print(f"  ... and {report.failed_count - 10:,} more", file=sys.stderr)
+    if dead_letter and not report.ok:
+        n = report.write_dead_letter(dead_letter)
+        print(f"hecnb: {n:,} failed events written to {dead_letter}; send them again with: "
+              f"hecnb resend {dead_letter}", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -224,8 +266,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hecnb`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    commands = {"demo": _cmd_demo, "send": _cmd_send, "test-connection": _cmd_test,
-                "emulate": _cmd_emulate}
+    commands = {"demo": _cmd_demo, "send": _cmd_send, "resend": _cmd_resend,
+                "test-connection": _cmd_test, "emulate": _cmd_emulate}
     try:
         return commands[args.command](args)
     except (_Usage, HecError, ValueError) as exc:

@@ -1,0 +1,245 @@
+"""Faults survived against the real emulator: nothing lost, duplicates counted, interrupts safe.
+
+Every test sends events with unique ids and checks, by id, that each one is either delivered
+(and present at the emulator) or listed as failed with a reason: delivered + failed == input.
+"""
+
+from __future__ import annotations
+
+import _thread
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import KEY
+
+from hecnb import HEC, SendReport
+from hecnb.emulator import Emulator, Faults
+
+FAST = {"backoff_base": 0.005, "backoff_max": 0.05}
+
+
+def ids_events(n: int, start: int = 0) -> list[dict]:
+    return [{"id": i, "user": f"u{i % 97}", "message": "x" * 40} for i in range(start, start + n)]
+
+
+def received_ids(emu: Emulator) -> collections.Counter[int]:
+    out: collections.Counter[int] = collections.Counter()
+    for e in emu.events:
+        if "raw" in e:
+            out[orjson.loads(e["raw"])["event"]["id"]] += 1
+        else:
+            out[e["event"]["id"]] += 1
+    return out
+
+
+def check_accounting(report: SendReport, events: list[dict], emu: Emulator) -> None:
+    """Every input event delivered (and at the emulator) or failed with a reason."""
+    failed = {f.index for f in report.failed}
+    assert all(f.reason for f in report.failed)
+    assert report.delivered + report.failed_count == len(events) == report.total
+    delivered_ids = {e["id"] for i, e in enumerate(events) if i not in failed}
+    got = received_ids(emu)
+    assert delivered_ids <= set(got), "an event reported delivered is missing at the collector"
+    dupes = sum(c - 1 for c in got.values() if c > 1)
+    assert dupes <= report.possible_duplicates + sum(
+        1 for f in report.failed if "may have received" in f.reason)
+
+
+def test_503_bursts() -> None:
+    with Emulator(api_key=KEY, faults=Faults(error_503_rate=0.4, seed=1)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=200, retry_count=12, **FAST)
+        events = ids_events(5000)
+        report = hec.send(events)
+        check_accounting(report, events, emu)
+        assert report.ok and report.retries > 0
+        assert emu.stats["status_counts"][503] == report.retries
+
+
+def test_503_forever_reports_every_event_failed() -> None:
+    with Emulator(api_key=KEY, faults=Faults(error_503_rate=1.0)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=100, retry_count=2, **FAST)
+        events = ids_events(1000)
+        report = hec.send(events)
+        check_accounting(report, events, emu)
+        assert report.failed_count == 1000 and report.failed[0].status == 503
+        assert hec.last_status == 503
+
+
+def test_429_with_retry_after() -> None:
+    faults = Faults(error_429_rate=0.3, retry_after=0.01, seed=2)
+    with Emulator(api_key=KEY, faults=faults) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=250, retry_count=10, **FAST)
+        events = ids_events(4000)
+        report = hec.send(events)
+        check_accounting(report, events, emu)
+        assert report.ok and emu.stats["status_counts"].get(429, 0) == report.retries > 0
+
+
+def test_dropped_connections() -> None:
+    with Emulator(api_key=KEY, faults=Faults(drop_rate=0.3, seed=3)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=200, retry_count=12, **FAST)
+        events = ids_events(4000)
+        report = hec.send(events)
+        check_accounting(report, events, emu)
+        assert report.ok and emu.stats["dropped"] > 0
+
+
+def test_responses_slower_than_the_timeout_make_counted_duplicates() -> None:
+    faults = Faults(delay=0.4, delay_rate=0.3, seed=4)
+    with Emulator(api_key=KEY, faults=faults) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=200, retry_count=12,
+                  ingest_timeout=0.1, **FAST)
+        events = ids_events(3000)
+        report = hec.send(events)
+        # the collector stores a delayed request after the client gave up on it
+        assert emu.wait_for(3000 + report.possible_duplicates, timeout=10)
+        emu.faults = Faults()
+        check_accounting(report, events, emu)
+        assert report.ok and report.possible_duplicates > 0
+        got = received_ids(emu)
+        assert sum(c - 1 for c in got.values()) <= report.possible_duplicates
+        assert "possibly duplicated" in str(report)
+
+
+def test_emulator_stopped_and_restarted_mid_send() -> None:
+    emu = Emulator(api_key=KEY).start()
+    hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=100, retry_count=50,
+              backoff_base=0.02, backoff_max=0.1, thread_count=2)
+    events = ids_events(20_000)
+    restarted = threading.Event()
+
+    def bounce() -> None:
+        emu.wait_for(2000, timeout=20)
+        emu.stop()
+        emu.start()  # same port
+        restarted.set()
+
+    t = threading.Thread(target=bounce)
+    t.start()
+    try:
+        report = hec.send(events)
+        t.join(20)
+        assert restarted.is_set()
+        check_accounting(report, events, emu)
+        assert report.ok and report.retries > 0
+    finally:
+        emu.stop()
+
+
+def test_413_on_large_batches_splits() -> None:
+    with Emulator(api_key=KEY, max_body_bytes=40_000) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_bytes=1024 * 1024)
+        events = ids_events(5000)
+        report = hec.send(events)
+        check_accounting(report, events, emu)
+        assert report.ok and emu.stats["status_counts"][413] > 0
+
+
+def _interrupt_when(emu: Emulator, stored: int) -> threading.Thread:
+    def fire() -> None:
+        emu.wait_for(stored, timeout=20)  # waits on the emulator's condition: no sleeps
+        _thread.interrupt_main()
+
+    t = threading.Thread(target=fire, daemon=True)
+    t.start()
+    return t
+
+
+def test_keyboard_interrupt_stops_and_resend_delivers_exactly_the_rest() -> None:
+    # every answer is held back 30 s and the timeout is a minute: only an abort ends this send
+    with Emulator(api_key=KEY, faults=Faults(delay=30, delay_rate=0.5, seed=5)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=100, ingest_timeout=60)
+        events = ids_events(10_000)
+        _interrupt_when(emu, 300)
+        with pytest.raises(KeyboardInterrupt):
+            hec.send(events)
+        report = hec.last_report
+        assert report.interrupted and report.total == 10_000
+        assert report.delivered + report.failed_count == 10_000
+        assert not [t for t in threading.enumerate() if t.name.startswith("hecnb-send")]
+        emu.faults = Faults()
+        again = hec.resend(report)
+        assert again.ok and again.total == report.failed_count
+        got = received_ids(emu)
+        assert set(got) == set(range(10_000))
+
+
+def test_dead_letter_round_trip(tmp_path: Path) -> None:
+    with Emulator(api_key=KEY, faults=Faults(error_503_rate=1.0)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=50, retry_count=0)
+        events = ids_events(300)
+        report = hec.send(events)
+        assert report.failed_count == 300
+        frame = report.failed_frame()
+        assert list(frame.columns) == ["index", "reason", "status", "hec_code", "event"]
+        assert frame["status"].eq(503).all() and frame["event"].iloc[0]["id"] == 0
+        path = tmp_path / "failed.ndjson"
+        assert report.write_dead_letter(path) == 300
+        first = orjson.loads(path.read_bytes().splitlines()[0])
+        assert first["event"] == events[0] and first["status"] == 503
+        assert orjson.loads(first["payload"])["event"]["id"] == 0
+        emu.faults = Faults()
+        again = hec.resend(path)
+        assert again.ok and again.delivered == 300
+        got = [e["event"] for e in emu.events]
+        sent = [orjson.loads(line)["event"] for line in
+                (orjson.loads(r)["payload"] for r in path.read_bytes().splitlines())]
+        assert got == sent  # byte for byte: same timestamps
+
+
+def test_resend_rejects_a_file_that_is_not_a_dead_letter(tmp_path: Path, emu: Emulator) -> None:
+    from hecnb import EventFileError
+
+    path = tmp_path / "events.ndjson"
+    path.write_text('{"a": 1}\n')
+    hec = HEC(api_key=KEY, ingest_url=emu.url)
+    with pytest.raises(EventFileError, match="not a hecnb dead-letter record"):
+        hec.resend(path)
+
+
+def test_long_line_is_reported_and_the_rest_sent(tmp_path: Path, emu: Emulator) -> None:
+    path = tmp_path / "big.log"
+    with open(path, "wb") as fh:
+        fh.write(b"first line\n")
+        fh.write(b"x" * (3 * 1024 * 1024) + b"\n")
+        fh.write(b"third line\n")
+    hec = HEC(api_key=KEY, ingest_url=emu.url, raw_ingest=True)
+    report = hec.send_file(path)
+    assert [e["raw"] for e in emu.events] == ["first line", "third line"]
+    (failed,) = report.failed
+    assert failed.index == 1 and "longer than" in failed.reason
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_cli_ctrl_c_writes_a_dead_letter_that_resend_completes(tmp_path: Path) -> None:
+    src = tmp_path / "events.ndjson"
+    src.write_bytes(b"".join(orjson.dumps({"id": i, "pad": "y" * 60}) + b"\n"
+                             for i in range(30_000)))
+    dead = tmp_path / "dead.ndjson"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NGSIEM_")}
+    env["NGSIEM_API_KEY"] = KEY
+    with Emulator(api_key=KEY, faults=Faults(delay=30, delay_rate=0.3, seed=6)) as emu:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hecnb.cli", "send", str(src), "--url", emu.url,
+             "--batch-events", "500", "--timeout", "60", "--no-progress",
+             "--dead-letter", str(dead)], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        emu.wait_for(2000, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "hecnb resend" in err
+        assert KEY not in out + err
+        emu.faults = Faults()
+        res = subprocess.run([sys.executable, "-m", "hecnb.cli", "resend", str(dead), "--url",
+                              emu.url, "--no-progress"], env=env, capture_output=True, text=True,
+                             timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert set(received_ids(emu)) == set(range(30_000))
