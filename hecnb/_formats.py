@@ -1,43 +1,298 @@
-"""Records -> request bytes per ingest format: a registry with one entry per format.
+"""Records / DataFrames -> request bytes per ingest format: a registry, one entry per format.
 
-Every encoder has ``content_type``, ``overhead`` (bytes each body adds around its events),
-``encode(record) -> bytes`` for one event, ``body(parts) -> bytes`` for a standalone request body
-and ``encode_many(data) -> Iterator[(index, bytes, original)]`` for a DataFrame or records.
+Every encoder has ``content_type``, ``raw``, ``prefix`` / ``suffix`` (what each request body
+carries around its events: the csv header, the xml prolog and document element) and
+``overhead`` (their length), ``encode(record) -> bytes`` for one event, ``body(parts) -> bytes``
+for a standalone request body, and ``encode_many(data) -> Iterator[(position, bytes,
+original)]`` for a DataFrame, a list or an iterable of records. ``encode_many`` checks the data
+before it returns, so a :class:`ConversionError` comes before the first event is sent.
+
+The public entry points :func:`to_events` and :func:`encode` use the same encoders as
+``HEC.send``, the DataFrame accessor, the magics and the CLI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import itertools
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ._config import normalize_format
-from ._errors import ConfigError
+from ._batching import Batcher
+from ._config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
+from ._errors import ConfigError, ConversionError
+from ._frames import (
+    CHUNK_ROWS,
+    DIALECTS,
+    CsvDialect,
+    Dialect,
+    FramePlan,
+    Options,
+    RecordConverter,
+    is_frame,
+    parse_options,
+    records_of,
+)
 from ._payload import JsonEventEncoder
 
-__all__ = ["ENCODERS", "make_encoder"]
+__all__ = ["ENCODERS", "Encoder", "encode", "make_encoder", "to_events"]
+
+_XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>\n<events>\n'
+_XML_END = b"</events>\n"
 
 
-class _JsonEncoder(JsonEventEncoder):
-    overhead = 0
+class Encoder:
+    """One ingest format's encoder (json, yaml, xml, csv). Made per send by ``make_encoder``."""
 
-    def encode_many(self, data: Iterable[Any]) -> Iterator[tuple[int, bytes, Any]]:
-        records = data.to_dict("records") if hasattr(data, "to_dict") and hasattr(
-            data, "columns") else data
+    format = "json"
+
+    def __init__(self, *, raw: bool = False, timeunit: str = "nanoseconds",
+                 **options: Any) -> None:
+        self.options: Options = parse_options(timeunit, **options)
+        self.raw = bool(raw)
+        self.timeunit = self.options.timeunit
+        self.content_type = CONTENT_TYPES[self.format]
+        self.dialect: Dialect = DIALECTS[self.format](raw=self.raw)
+        self.prefix = b""
+        self.suffix = b""
+        self._records = RecordConverter(self.options, self.dialect)
+
+    @property
+    def overhead(self) -> int:
+        """Bytes each request body adds around its events (counted against batch_max_bytes)."""
+        return len(self.prefix) + len(self.suffix)
+
+    def body(self, parts: list[bytes]) -> bytes:
+        """A standalone request body: prefix + the events + suffix."""
+        return self.prefix + b"".join(parts) + self.suffix
+
+    # one event ---------------------------------------------------------------------------------
+    def envelope(self, evt: Any) -> Any:
+        """FalconPy's ``format_event``: the JSON envelope of ``evt``, whatever the format."""
+        return JsonEventEncoder(timeunit=self.timeunit, raw=self.raw).envelope(evt)
+
+    def encode(self, record: Any) -> bytes:
+        """The bytes of one event (with its line ending)."""
+        now = time.time_ns() // self.options.divisor
+        try:
+            event, fields = self._records.event(record, now)
+            return self._records.render(event, fields)
+        except ConversionError:
+            raise
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConversionError(f"event cannot be encoded as {self.format}: {exc}.") from None
+
+    # many events -------------------------------------------------------------------------------
+    def encode_many(self, data: Any) -> Iterator[tuple[int, bytes, Any]]:
+        """``(position, event bytes, original)`` for every row or record of ``data``.
+
+        ``original`` is the row's index label for a DataFrame and the record itself otherwise.
+        Checks run before this returns: a bad frame or list raises ConversionError here.
+        """
+        if is_frame(data):
+            plan = FramePlan(data, self.options, self.dialect)
+            self._frame_started(plan)
+            return _frame_items(plan)
+        records = records_of(data)
+        if isinstance(records, Sequence):
+            return iter(self._encode_list(records))
+        return self._encode_stream(records)
+
+    def _frame_started(self, plan: FramePlan) -> None:
+        """Hook for formats whose body depends on the data (csv: the header)."""
+
+    def _encode_list(self, records: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
+        now = time.time_ns() // self.options.divisor
+        return [(i, self._one(rec, i, now), rec) for i, rec in enumerate(records)]
+
+    def _encode_stream(self, records: Iterator[Any]) -> Iterator[tuple[int, bytes, Any]]:
+        now = time.time_ns() // self.options.divisor
         for i, rec in enumerate(records):
-            yield i, self.encode(rec), rec
+            yield i, self._one(rec, i, now), rec
+
+    def _one(self, record: Any, position: int, now: int) -> bytes:
+        try:
+            event, fields = self._records.event(record, now)
+            return self._records.render(event, fields)
+        except ConversionError:
+            raise
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise ConversionError(f"record {position} cannot be encoded as {self.format}: "
+                                  f"{exc}. Nothing was sent.", row=position) from None
+
+
+def _frame_items(plan: FramePlan) -> Iterator[tuple[int, bytes, Any]]:
+    """The items of every chunk, chained at C speed (no Python frame per row)."""
+    return itertools.chain.from_iterable(
+        zip(range(start, start + len(rows)), rows, labels, strict=True)
+        for start, rows, labels in plan.chunks(CHUNK_ROWS))
+
+
+class JsonEncoder(Encoder, JsonEventEncoder):
+    """JSON envelopes (FalconPy's shape); raw mode: one ``{"event": {...}}`` line per event.
+
+    Without converter options, ``encode`` and ``envelope`` are exactly FalconPy's per-event
+    rules (``JsonEventEncoder``); a DataFrame always takes the vectorised path.
+    """
+
+    format = "json"
+
+    def __init__(self, *, raw: bool = False, timeunit: str = "nanoseconds",
+                 **options: Any) -> None:
+        Encoder.__init__(self, raw=raw, timeunit=timeunit, **options)
+        JsonEventEncoder.__init__(self, timeunit=self.options.timeunit, raw=self.raw)
+
+    def envelope(self, evt: Any) -> Any:
+        """FalconPy's ``format_event`` for ``evt``."""
+        return JsonEventEncoder.envelope(self, evt)
+
+    def encode(self, record: Any) -> bytes:
+        """The bytes of one event: FalconPy's envelope rules unless options were given."""
+        if self.options.plain:
+            return JsonEventEncoder.encode(self, record)
+        return Encoder.encode(self, record)
+
+    def _one(self, record: Any, position: int, now: int) -> bytes:
+        if not self.options.plain:
+            return Encoder._one(self, record, position, now)
+        try:
+            return JsonEventEncoder.encode(self, record)
+        except ConversionError as exc:
+            raise ConversionError(f"record {position}: {exc} Nothing was sent.",
+                                  row=position) from None
+
+
+class YamlEncoder(Encoder):
+    """One flow-style YAML document per event (``--- {...}``); raw mode: ``{...}`` per line."""
+
+    format = "yaml"
+
+
+class XmlEncoder(Encoder):
+    """``<event>...</event>`` per event; a body is a whole document (prolog + ``<events>``).
+
+    Raw mode: one ``<event>`` element per line and no document around them.
+    """
+
+    format = "xml"
+
+    def __init__(self, *, raw: bool = False, timeunit: str = "nanoseconds",
+                 **options: Any) -> None:
+        super().__init__(raw=raw, timeunit=timeunit, **options)
+        if not self.raw:
+            self.prefix, self.suffix = _XML_PROLOG, _XML_END
+
+
+class CsvEncoder(Encoder):
+    """RFC 4180 rows; every body starts with the header. Raw mode: rows only, no header.
+
+    The header comes from the data: a frame's columns, or the keys of all records of a list (an
+    iterable is read whole for that). ``encode`` alone takes the header from its first record.
+    """
+
+    format = "csv"
+
+    def _frame_started(self, plan: FramePlan) -> None:
+        self._set_header(plan.header())
+
+    def _set_header(self, header: bytes) -> None:
+        if not self.raw:
+            self.prefix = header
+
+    def encode(self, record: Any) -> bytes:
+        """One row; the first record fixes the header for the ones after it."""
+        had = self._records.header is not None
+        out = super().encode(record)
+        if not had and self._records.header is not None:
+            self._set_header(CsvDialect.header(self._records.header))
+        return out
+
+    def _encode_list(self, records: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
+        now = time.time_ns() // self.options.divisor
+        events = []
+        names: dict[str, None] = {}
+        for i, rec in enumerate(records):
+            try:
+                event, fields = self._records.event(rec, now)
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                raise ConversionError(f"record {i} cannot be encoded as csv: {exc}. Nothing "
+                                      "was sent.", row=i) from None
+            names.update(dict.fromkeys(event))
+            events.append((event, fields))
+        self._records.header = list(names)
+        self._set_header(CsvDialect.header(self._records.header))
+        out = []
+        for i, (rec, (event, fields)) in enumerate(zip(records, events, strict=True)):
+            try:
+                out.append((i, self._records.render(event, fields), rec))
+            except (TypeError, ValueError) as exc:
+                raise ConversionError(f"record {i} cannot be encoded as csv: {exc}. Nothing "
+                                      "was sent.", row=i) from None
+        return out
+
+    def _encode_stream(self, records: Iterator[Any]) -> Iterator[tuple[int, bytes, Any]]:
+        return iter(self._encode_list(list(records)))
 
 
 #: format name -> factory(raw=..., timeunit=..., **options) returning an encoder.
-ENCODERS: dict[str, Callable[..., Any]] = {"json": _JsonEncoder}
+ENCODERS: dict[str, Callable[..., Encoder]] = {
+    "json": JsonEncoder, "yaml": YamlEncoder, "xml": XmlEncoder, "csv": CsvEncoder,
+}
 
 
 def make_encoder(ingest_format: str, *, raw: bool = False, timeunit: str = "nanoseconds",
-                 **options: Any) -> Any:
-    """The encoder for one format."""
+                 **options: Any) -> Encoder:
+    """The encoder for one format, with converter options checked.
+
+    Options: ``host`` (a value, or a column), ``timestamp_column``, ``timeunit``, ``fields`` (a
+    dict, or columns to move into ``fields``), ``columns`` (to keep), ``na`` ('drop' | 'null').
+    An unknown option is a ConfigError that lists the allowed ones.
+    """
     name = normalize_format(ingest_format)
     factory = ENCODERS.get(name)
     if factory is None:
         raise ConfigError(f"ingest_format={name!r} has no encoder registered.")
-    if options:
-        raise ConfigError(f"unknown conversion options: {', '.join(options)}")
-    return factory(raw=raw, timeunit=timeunit)
+    return factory(raw=raw, timeunit=timeunit, **options)
+
+
+def to_events(data: Any, ingest_format: str = "json", *, raw: bool = False,
+              timeunit: str = "nanoseconds", **options: Any) -> list[bytes]:
+    r"""The encoded events of ``data``, one bytes item per event, exactly as they travel.
+
+    ``data`` is a DataFrame, a list of dicts or an iterable of dicts. Each item is one JSON
+    envelope line, YAML document, XML ``<event>`` element or CSV row (see :func:`encode` for
+    whole request bodies, with the csv header and the xml document around them).
+
+    >>> import hecnb
+    >>> hecnb.to_events([{"user": "alice", "timestamp": 1}], host="lab")
+    [b'{"event":{"host":"lab","timestamp":1,"timeunit":"nanoseconds","user":"alice"}}\n']
+    """
+    enc = make_encoder(ingest_format, raw=raw, timeunit=timeunit, **options)
+    return [part for _, part, _ in enc.encode_many(data)]
+
+
+def encode(data: Any, ingest_format: str = "json", *, raw: bool = False,
+           timeunit: str = "nanoseconds", batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+           batch_max_events: int | None = None, **options: Any) -> list[bytes]:
+    r"""The request bodies (before gzip) ``HEC.send`` would post for ``data``.
+
+    Split by the same byte and event limits as a send; every body stands on its own (each csv
+    body has its header, each xml body is a whole document).
+
+    >>> import pandas as pd, hecnb
+    >>> hecnb.encode(pd.DataFrame({"ip": ["10.0.0.1"], "timestamp": [1]}), "csv", host="fw1")
+    [b'"host","timestamp","timeunit","ip"\r\n"fw1",1,"nanoseconds","10.0.0.1"\r\n']
+    """
+    enc = make_encoder(ingest_format, raw=raw, timeunit=timeunit, **options)
+    items = enc.encode_many(data)
+    batcher = Batcher(batch_max_bytes, batch_max_events, assemble=enc.body,
+                      overhead=enc.overhead)
+    bodies = []
+    for index, part, original in items:
+        batch = batcher.add(index, part, original)
+        if batch is not None:
+            bodies.append(batch.body())
+    last = batcher.flush()
+    if last is not None:
+        bodies.append(last.body())
+    return bodies

@@ -295,9 +295,9 @@ class HEC:
     def _encoder(self, ingest_format: str | None = None, raw: bool | None = None,
                  **options: Any) -> Any:
         cfg = self.ingest_config
+        options.setdefault("timeunit", cfg.ingest_timeunit)
         return make_encoder(cfg.ingest_format if ingest_format is None else ingest_format,
-                            raw=cfg.raw_ingest if raw is None else raw,
-                            timeunit=cfg.ingest_timeunit, **options)
+                            raw=cfg.raw_ingest if raw is None else raw, **options)
 
     def _finish(self, report: SendReport) -> SendReport:
         self._last_report = report
@@ -494,7 +494,8 @@ class HEC:
         url = cfg.target_url
         engine = self.session_manager.engine
         client = engine.client(cfg)
-        body = self._encoder().encode(_TEST_EVENT)
+        enc = self._encoder()
+        body = enc.body([enc.encode(_TEST_EVENT)])
         headers = dict(cfg.headers())
         t0 = time.perf_counter()
         try:

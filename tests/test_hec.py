@@ -411,3 +411,22 @@ def test_send_event_rejects_non_events(emu: Emulator) -> None:
         with pytest.raises(ConversionError):
             hec.send_event(bad)  # type: ignore[arg-type]
     assert emu.stats["requests"] == 0
+
+
+def test_per_call_format_and_timeunit_through_send(emu: Emulator) -> None:
+    import pandas as pd
+
+    hec = hec_for(emu)
+    frame = pd.DataFrame({"user": ["a", "b"], "n": [1, 2]})
+    report = hec.send(frame, timeunit="milliseconds", ingest_format="csv", host="h1")
+    assert report.ok and report.ingest_format == "csv"
+    rows = [e["event"] for e in emu.events]
+    assert [r["user"] for r in rows] == ["a", "b"] and rows[0]["timeunit"] == "milliseconds"
+    assert int(rows[0]["timestamp"]) < 1e14
+    report = frame.to_ngsiem(hec, timeunit="seconds")
+    assert report.ok and emu.events[-1]["event"]["timeunit"] == "seconds"
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "xml", "csv"])
+def test_check_connection_in_every_format(emu: Emulator, fmt: str) -> None:
+    assert hec_for(emu, ingest_format=fmt).check_connection().ok

@@ -1,0 +1,95 @@
+"""The session's default HEC client, shared by the accessor, the magics and the config panel.
+
+A notebook sets it once (``hecnb.configure(...)``, the config panel, or the ``NGSIEM_*``
+environment variables) and every front-end then sends without being handed a client.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import ConfigError
+from ._hec import HEC
+
+__all__ = ["HOW_TO_CONFIGURE", "configure", "current", "get_default", "set_default"]
+
+HOW_TO_CONFIGURE = (
+    "No HEC connection is configured for this session. Configure one with "
+    "hecnb.configure(api_key=..., ingest_url=...) (or api_url_key=... and ingest_region=...), "
+    "with the config panel, or by setting the environment variables NGSIEM_API_KEY and "
+    "NGSIEM_INGEST_URL (or NGSIEM_URL_KEY and NGSIEM_REGION) before starting Python; or pass "
+    "hec=HEC(...) to the call."
+)
+
+_lock = threading.Lock()
+_default: HEC | None = None
+_owned = False  # True when this module made the default (and so may close it)
+
+
+def configure(hec: HEC | None = None, /, **hec_kwargs: Any) -> HEC:
+    """Make (or adopt) the session's default HEC client and return it.
+
+    Pass the same keywords as :class:`hecnb.HEC`, or an existing ``HEC``. A default this
+    function made earlier is closed when it is replaced.
+
+    >>> import hecnb
+    >>> hec = hecnb.configure(api_key=KEY, ingest_url=URL)      # doctest: +SKIP
+    >>> df.to_ngsiem()                                          # doctest: +SKIP
+    """
+    if hec is not None:
+        if hec_kwargs:
+            raise ConfigError("configure() takes either an HEC instance or HEC keywords, "
+                              "not both.")
+        if not isinstance(hec, HEC):
+            raise ConfigError(f"configure() takes a hecnb.HEC, not {type(hec).__name__}; "
+                              "or pass keywords such as api_key=... and ingest_url=....")
+        _replace(hec, owned=False)
+        return hec
+    made = HEC(**hec_kwargs)
+    _replace(made, owned=True)
+    return made
+
+
+def set_default(hec: HEC | None) -> None:
+    """Set (or with None, clear) the session default without making a client."""
+    if hec is not None and not isinstance(hec, HEC):
+        raise ConfigError(f"set_default() takes a hecnb.HEC or None, not {type(hec).__name__}.")
+    _replace(hec, owned=False)
+
+
+def get_default(environ: Mapping[str, str] | None = None) -> HEC:
+    """The session default: the configured client, else one made from the ``NGSIEM_*``
+    environment variables when they suffice (kept as the default), else a ConfigError that
+    says how to configure one."""
+    global _default, _owned
+    with _lock:
+        if _default is not None:
+            return _default
+    env = os.environ if environ is None else environ
+    if env.get("NGSIEM_API_KEY") and (env.get("NGSIEM_INGEST_URL") or env.get("NGSIEM_URL_KEY")):
+        made = HEC()  # reads the same variables; a malformed one is a ConfigError that says so
+        with _lock:
+            if _default is None:
+                _default, _owned = made, True
+                return made
+            current = _default
+        made.close()
+        return current
+    raise ConfigError(HOW_TO_CONFIGURE)
+
+
+def current() -> HEC | None:
+    """The configured default, or None (does not look at the environment)."""
+    return _default
+
+
+def _replace(hec: HEC | None, *, owned: bool) -> None:
+    global _default, _owned
+    with _lock:
+        old, old_owned = _default, _owned
+        _default, _owned = hec, owned
+    if old is not None and old_owned and old is not hec:
+        old.close()

@@ -1,0 +1,83 @@
+"""``df.to_ngsiem``: send a DataFrame to NG-SIEM in one call.
+
+A callable accessor, as pandas' own ``df.plot``: ``df.to_ngsiem(...)`` sends and returns a
+:class:`~hecnb.SendReport`; ``df.to_ngsiem.preview()`` shows the exact text that would be sent;
+``df.to_ngsiem.events()`` returns the encoded events. Every method delegates to the core
+(``HEC.send``, :func:`hecnb.encode`, :func:`hecnb.to_events`); nothing is written into
+``df.attrs``. Importing hecnb registers it; it adds exactly one name to ``dir(pd.DataFrame)``.
+
+>>> import hecnb, pandas as pd
+>>> hecnb.configure(api_key=KEY, ingest_url=URL)                    # doctest: +SKIP
+>>> pd.DataFrame({"user": ["alice"]}).to_ngsiem(host="nb-01")        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ._formats import encode, to_events
+from ._hec import HEC
+from ._report import SendReport
+from ._session import current, get_default
+
+__all__ = ["NgsiemAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("to_ngsiem")
+class NgsiemAccessor:
+    """Send this DataFrame to Falcon NG-SIEM: ``df.to_ngsiem(hec=None, **options)``.
+
+    Options: ``host`` (a value or a column), ``timestamp_column``, ``timeunit``, ``fields`` (a
+    dict, or columns to move into ``fields``), ``columns`` (to keep), ``na`` ('drop' | 'null');
+    and ``ingest_format``, ``raw_ingest``, ``show_progress`` for this send.
+    """
+
+    def __init__(self, pandas_obj: pd.DataFrame) -> None:
+        if not isinstance(pandas_obj, pd.DataFrame):  # pragma: no cover - pandas guarantees it
+            raise TypeError("to_ngsiem works on DataFrames")
+        self._obj = pandas_obj
+
+    def __call__(self, hec: HEC | None = None, *, ingest_format: str | None = None,
+                 raw_ingest: bool | None = None, show_progress: bool | None = None,
+                 **options: Any) -> SendReport:
+        """Send every row as one event; return the :class:`SendReport`.
+
+        ``hec=None`` uses the session default (``hecnb.configure(...)``, the config panel or
+        the ``NGSIEM_*`` environment variables). ``show_progress=None`` shows a bar in
+        notebooks. An empty frame makes no request.
+        """
+        client = hec if hec is not None else get_default()
+        return client.send(self._obj, ingest_format=ingest_format, raw_ingest=raw_ingest,
+                           show_progress=show_progress, **options)
+
+    def preview(self, n: int = 3, ingest_format: str | None = None, *,
+                raw_ingest: bool | None = None, hec: HEC | None = None,
+                **options: Any) -> str:
+        """The exact text one request would carry for the first ``n`` rows (before gzip).
+
+        Format, raw mode and time unit default to those of ``hec`` or the session default,
+        else json on the event endpoint.
+        """
+        fmt, raw, unit = self._defaults(hec, ingest_format, raw_ingest)
+        options.setdefault("timeunit", unit)
+        bodies = encode(self._obj.head(max(0, int(n))), fmt, raw=raw, **options)
+        return "".join(body.decode("utf-8") for body in bodies)
+
+    def events(self, ingest_format: str | None = None, *, raw_ingest: bool | None = None,
+               hec: HEC | None = None, **options: Any) -> list[bytes]:
+        """Every row's encoded event, exactly as it would travel (one item per row)."""
+        fmt, raw, unit = self._defaults(hec, ingest_format, raw_ingest)
+        options.setdefault("timeunit", unit)
+        return to_events(self._obj, fmt, raw=raw, **options)
+
+    @staticmethod
+    def _defaults(hec: HEC | None, ingest_format: str | None,
+                  raw_ingest: bool | None) -> tuple[str, bool, str]:
+        client = hec if hec is not None else current()
+        fmt = ingest_format or (client.ingest_format if client is not None else "json")
+        raw = raw_ingest if raw_ingest is not None else (
+            client.raw_ingest if client is not None else False)
+        unit = client.ingest_timeunit if client is not None else "nanoseconds"
+        return fmt, bool(raw), unit
