@@ -30,6 +30,7 @@ from ._config import (
 from ._deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._formats import make_encoder
+from ._payload import IngestPayload
 from ._report import FailedEvent, SendReport
 from ._retry import RetryPolicy
 from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
@@ -322,6 +323,8 @@ class HEC:
         >>> report.delivered, report.failed    # doctest: +SKIP
         """
         cfg = self.ingest_config
+        if isinstance(events, (dict, IngestPayload)):  # one event, not an iterable of its keys
+            events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
         encoder = self._encoder(fmt, raw, **options)

@@ -118,6 +118,28 @@ class _Usage(Exception):
     """A mistake on the command line: print the sentence, exit 2."""
 
 
+def _client(args: argparse.Namespace, **extra: Any) -> Any:
+    """A context manager giving the HEC for this command.
+
+    Called from Python inside a kernel (``hecnb.cli.main([...])``) with no destination on the
+    command line or in the environment, it uses the session default (set by the config panel,
+    ``%hec_config`` or ``hecnb.configure``) and leaves it open; otherwise it makes a client.
+    """
+    import contextlib
+
+    from ._hec import HEC
+    from ._session import current
+
+    session = current()
+    given = (args.ingest_url or args.api_url_key or os.environ.get("NGSIEM_INGEST_URL")
+             or os.environ.get("NGSIEM_URL_KEY"))
+    if session is not None and not given:
+        return contextlib.nullcontext(session)
+    kw = _hec_kwargs(args)
+    kw.update(extra)
+    return HEC(**kw)
+
+
 def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     verify: Any = True
     if args.no_verify:
@@ -141,19 +163,18 @@ def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_send(args: argparse.Namespace) -> int:
     import logging
 
-    from ._hec import HEC
 
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
                             format="%(asctime)s %(name)s %(message)s")
-    kw = _hec_kwargs(args)
-    kw.update(ingest_format=args.ingest_format, ingest_timeunit=args.ingest_timeunit,
-              retry_count=args.retry_count, thread_count=args.thread_count,
-              batch_max_bytes=args.batch_max_bytes, batch_max_events=args.batch_max_events,
-              compress=not args.no_compress, debug=args.debug)
-    with HEC(**kw) as hec:
+    extra = {"ingest_format": args.ingest_format, "ingest_timeunit": args.ingest_timeunit,
+             "retry_count": args.retry_count, "thread_count": args.thread_count,
+             "batch_max_bytes": args.batch_max_bytes, "batch_max_events": args.batch_max_events,
+             "compress": not args.no_compress, "debug": args.debug}
+    with _client(args, **extra) as hec:
         try:
-            report = hec.send_file(args.file, show_progress=False if args.no_progress else None)
+            report = hec.send_file(args.file, show_progress=False if args.no_progress else None,
+                                   raw_ingest=args.raw)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
     return _finish(report, args.dead_letter, what="line")
@@ -161,10 +182,9 @@ def _cmd_send(args: argparse.Namespace) -> int:
 
 def _cmd_resend(args: argparse.Namespace) -> int:
     from ._deadletter import read_dead_letter
-    from ._hec import HEC
 
     records = read_dead_letter(args.file)  # read first: --dead-letter may name the same file
-    with HEC(**_hec_kwargs(args)) as hec:
+    with _client(args) as hec:
         try:
             report = hec.resend(records, show_progress=False if args.no_progress else None)
         except KeyboardInterrupt:
@@ -199,9 +219,8 @@ def _finish(report: Any, dead_letter: str | None, *, what: str) -> int:
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
-    from ._hec import HEC
 
-    with HEC(**_hec_kwargs(args)) as hec:
+    with _client(args) as hec:
         result = hec.check_connection()
     print(f"{result.url}: {result}")
     return EXIT_OK if result.ok else EXIT_FAILED

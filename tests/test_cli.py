@@ -108,3 +108,21 @@ def test_emulate_serves_until_interrupted(free_port: int) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     assert str(free_port) in out + err
+
+
+def test_cli_in_a_kernel_uses_the_session_default(emu: Emulator, tmp_path: Path,
+                                                  capsys) -> None:
+    """After the panel's Apply (or hecnb.configure), hecnb.cli.main() needs no destination."""
+    from hecnb import _session, configure
+    from hecnb.cli import main
+
+    path = tmp_path / "e.ndjson"
+    path.write_text('{"n": 1}\n{"n": 2}\n')
+    configure(api_key=KEY, ingest_url=emu.url)
+    try:
+        assert main(["test-connection"]) == 0
+        assert main(["send", str(path), "--no-progress"]) == 0
+    finally:
+        _session.set_default(None)
+    assert "2 of 2 events delivered" in capsys.readouterr().out
+    assert [e["event"]["n"] for e in emu.events if "n" in e["event"]] == [1, 2]

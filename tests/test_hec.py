@@ -430,3 +430,8 @@ def test_per_call_format_and_timeunit_through_send(emu: Emulator) -> None:
 @pytest.mark.parametrize("fmt", ["json", "yaml", "xml", "csv"])
 def test_check_connection_in_every_format(emu: Emulator, fmt: str) -> None:
     assert hec_for(emu, ingest_format=fmt).check_connection().ok
+
+
+def test_send_one_dict_is_one_event(emu: Emulator) -> None:
+    report = hec_for(emu).send({"user": "dave", "n": 1})
+    assert report.delivered == 1 and emu.events[0]["event"]["user"] == "dave"
