@@ -98,6 +98,16 @@ class Encoder:
             return iter(self._encode_list(records))
         return self._encode_stream(records)
 
+    def encode_chunks(self, data: Any) -> Iterator[tuple[Sequence[int], list[bytes], Any]]:
+        """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
+        the sender consumes (no Python step per row on the DataFrame path)."""
+        if is_frame(data):
+            plan = FramePlan(data, self.options, self.dialect)
+            self._frame_started(plan)
+            return ((range(start, start + len(rows)), rows, labels)
+                    for start, rows, labels in plan.chunks(CHUNK_ROWS))
+        return _chunked(self.encode_many(data))
+
     def _frame_started(self, plan: FramePlan) -> None:
         """Hook for formats whose body depends on the data (csv: the header)."""
 
@@ -119,6 +129,17 @@ class Encoder:
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise ConversionError(f"record {position} cannot be encoded as {self.format}: "
                                   f"{exc}. Nothing was sent.", row=position) from None
+
+
+def _chunked(items: Iterator[tuple[int, bytes, Any]]
+             ) -> Iterator[tuple[Sequence[int], list[bytes], Any]]:
+    """Group ``(position, bytes, original)`` items into chunks of CHUNK_ROWS."""
+    while True:
+        block = list(itertools.islice(items, CHUNK_ROWS))
+        if not block:
+            return
+        positions, parts, originals = zip(*block, strict=True)
+        yield positions, list(parts), originals
 
 
 def _frame_items(plan: FramePlan) -> Iterator[tuple[int, bytes, Any]]:
@@ -191,6 +212,16 @@ class CsvEncoder(Encoder):
     """
 
     format = "csv"
+
+    def encode_chunks(self, data: Any) -> Iterator[tuple[Sequence[int], list[bytes], Any]]:
+        """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
+        the sender consumes (no Python step per row on the DataFrame path)."""
+        if is_frame(data):
+            plan = FramePlan(data, self.options, self.dialect)
+            self._frame_started(plan)
+            return ((range(start, start + len(rows)), rows, labels)
+                    for start, rows, labels in plan.chunks(CHUNK_ROWS))
+        return _chunked(self.encode_many(data))
 
     def _frame_started(self, plan: FramePlan) -> None:
         self._set_header(plan.header())

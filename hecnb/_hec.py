@@ -333,7 +333,7 @@ class HEC:
         if bulk:
             if total is None and hasattr(events, "__len__"):
                 total = len(events)  # type: ignore[arg-type]
-            items = encoder.encode_many(events)
+            items = encoder.encode_chunks(events)
         engine = self.session_manager.engine
         try:
             report = engine.run(items, config=cfg, encoder=encoder, show_progress=show_progress,
@@ -468,7 +468,9 @@ class HEC:
             encoder = ReplayEncoder(content_type=CONTENT_TYPES[fmt], prefix=prefix,
                                     suffix=suffix, raw=raw)
             try:
-                report = engine.run(ready, config=cfg, encoder=encoder, encoded=True,
+                chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
+                           [e for _, _, e in part]) for part in _slices(ready, 2048)]
+                report = engine.run(chunks, config=cfg, encoder=encoder, encoded=True,
                                     show_progress=show_progress, total=len(ready),
                                     url=cfg.raw_ingest_url if raw else cfg.ingest_url,
                                     ingest_format=fmt)
@@ -787,6 +789,11 @@ class HEC:
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _add_unreached(report: SendReport, data: Any, start: int) -> None:

@@ -17,13 +17,14 @@ import contextlib
 import gzip
 import logging
 import random
+import signal
 import socket
 import ssl
 import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -187,6 +188,7 @@ class Engine:
         self._backend = _AbortableBackend()
         self.last_report: SendReport | None = None
         self.last_placed = 0  # input position the last run had reached
+        self._interrupted = False
 
     # -- client ------------------------------------------------------------------------------
     def client(self, config: IngestConfig) -> httpx.Client:
@@ -333,14 +335,12 @@ class Engine:
         encoded: bool = False,
         url: str | None = None,
         ingest_format: str | None = None,
-        on_outcome: Callable[[Outcome], None] | None = None,
     ) -> SendReport:
         """Send every event; return the report. Re-raises KeyboardInterrupt after accounting.
 
-        With ``indexed=True`` the iterable yields ``(index, event)`` pairs (e.g. file line
-        numbers) and reports use those indices. With ``encoded=True`` it yields
-        ``(index, bytes, original)`` triples already encoded (the DataFrame fast path); the
-        encoder then only assembles bodies.
+        ``events`` yields events, or with ``indexed=True`` ``(index, event)`` pairs (file line
+        numbers), or with ``encoded=True`` chunks ``(indices, event bytes, originals)`` already
+        encoded (the DataFrame fast path; the encoder then only assembles bodies).
         """
         url = url or config.target_url
         headers = config.headers()
@@ -355,14 +355,17 @@ class Engine:
         if isinstance(events, Sequence) and not indexed and not encoded:
             _precheck(events)
         self._stop.clear()
+        self._interrupted = False
         batcher = Batcher(config.batch_max_bytes, config.batch_max_events, assemble=encoder.body,
                           overhead=getattr(encoder, "overhead", 0))
+        producer = _Chunks(events, encoder, indexed=indexed, encoded=encoded)
         bar = _progress(show_progress, total)
         pending: dict[cf.Future[list[Outcome]], Batch] = {}
         limit = max(2, self.thread_count * 2)
         t0 = time.perf_counter()
-        placed = 0  # events consumed and put somewhere (a batch or the failed list)
-        in_hand: list[Any] = []  # the event taken from the input but not yet placed
+        placed = 0  # input position reached: everything before it is in a batch or failed
+        inbox: list[Outcome] = []  # finished outcomes not yet accounted
+        unsent: list[Batch] = []  # closed batches waiting for a free worker
 
         def account(out: Outcome) -> None:
             res = out.result
@@ -380,77 +383,72 @@ class Engine:
                 bar.update(res.events)
                 if report.failed:
                     bar.set_postfix(failed=len(report.failed), refresh=False)
-            if on_outcome is not None:
-                on_outcome(out)
-
-        inbox: list[Outcome] = []  # finished outcomes not yet accounted (safe on interrupt)
-        unsent: list[Batch] = []  # a closed batch waiting for a free worker
 
         def collect() -> None:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 inbox.extend(fut.result())
                 del pending[fut]
             while inbox:
                 account(inbox[0])
                 del inbox[0]
+            self._check_interrupt()
 
-        def submit(batch: Batch) -> None:
-            unsent.append(batch)
-            while len(pending) >= limit:
-                collect()
-            pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
-            unsent.clear()
+        def fail_now(failures: list[FailedEvent]) -> None:
+            report.failed.extend(failures)
+            if bar is not None:
+                bar.update(len(failures))
 
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
         interrupted: BaseException | None = None
+        previous_handler = self._catch_sigint()
         try:
-            source: Iterable[Any] = events if indexed or encoded else enumerate(events)
-            for item in source:
-                try:
-                    if encoded:
-                        idx, part, evt = item
-                    else:
-                        idx, evt = item
-                        in_hand[:] = [idx, evt]
-                        part = encoder.encode(evt)
-                except ConversionError as exc:
-                    report.failed.append(FailedEvent(idx, evt, f"not sent: {exc}"))
-                    placed = idx + 1
-                    in_hand.clear()
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                if len(part) > MAX_EVENT_BYTES:
-                    report.failed.append(FailedEvent(
-                        idx, evt, f"not sent: the event is larger than the collector's "
-                        f"{MAX_EVENT_BYTES:,}-byte limit per event; trim or split it"))
-                    placed = idx + 1
-                    in_hand.clear()
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                batch = batcher.add(idx, part, evt)
-                placed = idx + 1
-                in_hand.clear()
-                if batch is not None:
-                    submit(batch)
+            for indices, parts, originals, failures in producer:
+                if failures:
+                    fail_now(failures)
+                if parts and max(map(len, parts)) > MAX_EVENT_BYTES:
+                    indices, parts, originals, too_big = _drop_oversize(indices, parts,
+                                                                        originals)
+                    fail_now(too_big)
+                unsent.extend(batcher.add_many(indices, parts, originals))
+                producer.current = producer.current_chunk = None
+                placed = producer.position
+                while unsent:
+                    while len(pending) >= limit:
+                        collect()
+                    pending[executor.submit(self.deliver, unsent[0], config, url,
+                                            headers)] = unsent[0]
+                    del unsent[0]
+                self._check_interrupt()
             batch = batcher.flush()
             if batch is not None:
-                submit(batch)
+                unsent.append(batch)
+                pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
+                del unsent[0]
             while pending:
                 collect()
         except BaseException as exc:  # KeyboardInterrupt above all: account, then re-raise
             interrupted = exc
-            if in_hand and not isinstance(events, Sequence):
-                report.failed.append(FailedEvent(in_hand[0], in_hand[1], NOT_SENT))
+            if producer.current and not isinstance(events, Sequence):
+                fail_now([FailedEvent(i, e, NOT_SENT) for i, e in producer.current])
+            if encoded:  # chunks taken but not placed, and (for a list) those never taken
+                rest = [producer.current_chunk] if producer.current_chunk is not None else []
+                if isinstance(events, Sequence):
+                    rest += list(events[producer.chunks_taken:])
+                for idxs, parts, origs in rest:
+                    fail_now([FailedEvent(i, o, NOT_SENT, payload=p)
+                              for i, p, o in zip(idxs, parts, origs, strict=True)])
             for out in inbox:
                 account(out)
+            queued = {id(b) for b in pending.values()}
             for batch in unsent:
-                _fail_all(report, batch, NOT_SENT)
-            self._abort(pending, batcher, report, events, placed, account)
+                if id(batch) not in queued:
+                    _fail_all(report, batch, NOT_SENT)
+            self._abort(pending, batcher, report, events, placed, account,
+                        encoded=encoded, indexed=indexed)
         finally:
+            self._release_sigint(previous_handler)
             executor.shutdown(wait=True, cancel_futures=True)
             report.elapsed = time.perf_counter() - t0
             report.total = report.delivered + len(report.failed)
@@ -464,9 +462,41 @@ class Engine:
             raise interrupted
         return report
 
+    # -- Ctrl-C: taken at safe points ------------------------------------------------------------
+    def _catch_sigint(self) -> Any:
+        """On the main thread, turn SIGINT into a flag the send loop checks at safe points.
+
+        The loop then raises KeyboardInterrupt itself, between two steps of its bookkeeping,
+        so no batch can be half-accounted. Requests in flight are cut at once. A second
+        Ctrl-C goes to the previous handler (an immediate KeyboardInterrupt).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        try:
+            return signal.signal(signal.SIGINT, self._on_sigint)
+        except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+            return None
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self._interrupted = True
+        self._stop.set()
+        self._backend.abort()
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _release_sigint(self, previous: Any) -> None:
+        if previous is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGINT, previous)
+
+    def _check_interrupt(self) -> None:
+        if self._interrupted:
+            raise KeyboardInterrupt
+
     def _abort(self, pending: dict[cf.Future[list[Outcome]], Batch], batcher: Batcher,
                report: SendReport, events: Iterable[Any], consumed: int,
-               account: Callable[[Outcome], None]) -> None:
+               account: Callable[[Outcome], None], *, encoded: bool = False,
+               indexed: bool = False) -> None:
         """Stop quickly and put every unconfirmed event in the report."""
         self._stop.set()
         running = []
@@ -488,13 +518,101 @@ class Engine:
         rest = batcher.flush()
         if rest is not None:
             _fail_all(report, rest, NOT_SENT)
-        if isinstance(events, Sequence) and not isinstance(events, (str, bytes)):
+        if isinstance(events, Sequence) and not encoded and not indexed:
             for idx in range(consumed, len(events)):
                 report.failed.append(FailedEvent(idx, events[idx], NOT_SENT))
 
     def stop(self) -> None:
         """Ask a running send to stop (from another thread)."""
         self._stop.set()
+
+
+CHUNK = 2048
+
+
+class _Chunks:
+    """The input as chunks ``(indices, event bytes, originals, failures)``.
+
+    ``current`` holds the ``(index, event)`` pairs taken from the input but not yet placed, so
+    an interrupt or an exception from the user's iterator loses none of them; ``position`` is
+    the input position after the last chunk handed out.
+    """
+
+    def __init__(self, events: Iterable[Any], encoder: Encoder, *, indexed: bool,
+                 encoded: bool) -> None:
+        self.events = events
+        self.encoder = encoder
+        self.indexed = indexed
+        self.encoded = encoded
+        self.current: list[tuple[int, Any]] | None = None
+        self.current_chunk: Any = None  # encoded: the chunk taken but not yet placed
+        self.chunks_taken = 0
+        self.position = 0
+
+    def __iter__(self) -> Iterator[tuple[Sequence[int], list[bytes], Sequence[Any],
+                                         list[FailedEvent]]]:
+        if self.encoded:
+            for chunk in self.events:
+                self.current_chunk = chunk
+                self.chunks_taken += 1
+                indices, parts, originals = chunk
+                self.position = indices[-1] + 1 if len(indices) else self.position
+                yield indices, parts, originals, []
+            return
+        it = iter(self.events)
+        encode = self.encoder.encode
+        start = 0
+        while True:
+            block: list[tuple[int, Any]] = []
+            self.current = block
+            if self.indexed:
+                for pair in it:
+                    block.append(pair)
+                    if len(block) == CHUNK:
+                        break
+            else:
+                for evt in it:
+                    block.append((start + len(block), evt))
+                    if len(block) == CHUNK:
+                        break
+            if not block:
+                self.current = None
+                return
+            start += len(block)
+            indices = [i for i, _ in block]
+            originals = [e for _, e in block]
+            failures: list[FailedEvent] = []
+            try:
+                parts = [encode(e) for e in originals]
+            except ConversionError:  # find the bad ones; the others go on
+                parts, keep_i, keep_e = [], [], []
+                for i, e in block:
+                    try:
+                        parts.append(encode(e))
+                    except ConversionError as exc:
+                        failures.append(FailedEvent(i, e, f"not sent: {exc}"))
+                    else:
+                        keep_i.append(i)
+                        keep_e.append(e)
+                indices, originals = keep_i, keep_e
+            self.position = block[-1][0] + 1
+            yield indices, parts, originals, failures
+
+
+def _drop_oversize(indices: Sequence[int], parts: list[bytes], originals: Sequence[Any]
+                   ) -> tuple[list[int], list[bytes], list[Any], list[FailedEvent]]:
+    """Set aside events over the collector's per-event limit (they are never sent)."""
+    keep_i, keep_p, keep_o, too_big = [], [], [], []
+    for i, p, o in zip(indices, parts, originals, strict=True):
+        if len(p) > MAX_EVENT_BYTES:
+            too_big.append(FailedEvent(i, o, f"not sent: the event is larger than the "
+                                       f"collector's {MAX_EVENT_BYTES:,}-byte limit per event; "
+                                       "trim or split it"))
+        else:
+            keep_i.append(i)
+            keep_p.append(p)
+            keep_o.append(o)
+    return keep_i, keep_p, keep_o, too_big
 
 
 def _by_index(f: FailedEvent) -> int:

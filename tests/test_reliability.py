@@ -113,23 +113,22 @@ def test_emulator_stopped_and_restarted_mid_send() -> None:
     hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=100, retry_count=50,
               backoff_base=0.02, backoff_max=0.1, thread_count=2)
     events = ids_events(20_000)
-    restarted = threading.Event()
+    restarter = threading.Timer(0.5, emu.start)  # the same port, half a second later
 
-    def bounce() -> None:
-        emu.wait_for(2000, timeout=20)
-        emu.stop()
-        emu.start()  # same port
-        restarted.set()
+    def feed():
+        for i, e in enumerate(events):
+            if i == 5000:  # mid-send: the collector goes away
+                emu.stop()
+                restarter.start()
+            yield e
 
-    t = threading.Thread(target=bounce)
-    t.start()
     try:
-        report = hec.send(events)
-        t.join(20)
-        assert restarted.is_set()
+        report = hec.send(feed())
+        restarter.join(5)
         check_accounting(report, events, emu)
         assert report.ok and report.retries > 0
     finally:
+        restarter.cancel()
         emu.stop()
 
 
