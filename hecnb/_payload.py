@@ -31,6 +31,7 @@ __all__ = ["ENVELOPE_KEYS", "IngestPayload", "JsonEventEncoder", "dumps", "is_en
 #: Members an HEC envelope may have; a dict with ``event`` and only these is sent as it is.
 ENVELOPE_KEYS = frozenset({"event", "fields", "time", "host", "source", "sourcetype", "index"})
 _RESERVED = ("host", "timestamp", "timeunit", "fields", "custom")
+_RESERVED_SET = frozenset(_RESERVED)
 _OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _OPTS_NL = _OPTS | orjson.OPT_APPEND_NEWLINE
 
@@ -190,19 +191,25 @@ class JsonEventEncoder:
                 if self.raw and "fields" in evt:
                     return {k: v for k, v in evt.items() if k != "fields"}
                 return evt
-            event: dict[str, Any] = {}
+            # dict operations only (no Python loop per key): this runs once per event
+            if _RESERVED_SET.isdisjoint(evt):  # the common case: a plain record
+                event = {"timestamp": time.time_ns() // self._divisor, "timeunit": self.timeunit}
+                event.update(evt)
+                return {"event": event}
             host = evt.get("host")
-            if host is not None:
-                event["host"] = host
-            event["timestamp"] = evt.get("timestamp") or time.time_ns() // self._divisor
+            timestamp = evt.get("timestamp") or time.time_ns() // self._divisor
+            event = {"host": host} if host is not None else {}
+            event["timestamp"] = timestamp
             event["timeunit"] = self.timeunit
-            for key, value in evt.items():
-                if key not in _RESERVED:
-                    event[key] = value
-            custom = evt.get("custom")
+            event.update(evt)
+            event["timestamp"] = timestamp
+            event["timeunit"] = self.timeunit
+            if host is None:
+                event.pop("host", None)
+            fields = event.pop("fields", None)
+            custom = event.pop("custom", None)
             if custom:
                 event.update(custom)
-            fields = evt.get("fields")
             if fields and not self.raw:
                 return {"event": event, "fields": fields}
             return {"event": event}

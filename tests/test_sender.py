@@ -242,8 +242,10 @@ def test_interrupt_with_a_list_lists_the_unsent_rest() -> None:
     evs = events(100)
 
     class Boom(dict):
-        def items(self):
+        def __iter__(self):
             raise KeyboardInterrupt
+
+        keys = __iter__
 
     evs[42] = Boom(evs[42])
     with pytest.raises(KeyboardInterrupt):
