@@ -173,6 +173,12 @@ class JsonEncoder(Encoder, JsonEventEncoder):
             return JsonEventEncoder.encode(self, record)
         return Encoder.encode(self, record)
 
+    def encode_list(self, records: list[Any]) -> list[bytes]:
+        """``encode`` for many records (the sender's hot loop)."""
+        if self.options.plain:
+            return JsonEventEncoder.encode_list(self, records)
+        return [Encoder.encode(self, r) for r in records]
+
     def _one(self, record: Any, position: int, now: int) -> bytes:
         if not self.options.plain:
             return Encoder._one(self, record, position, now)

@@ -561,6 +561,7 @@ class _Chunks:
             return
         it = iter(self.events)
         encode = self.encoder.encode
+        encode_list = getattr(self.encoder, "encode_list", None)
         start = 0
         while True:
             block: list[tuple[int, Any]] = []
@@ -583,7 +584,8 @@ class _Chunks:
             originals = [e for _, e in block]
             failures: list[FailedEvent] = []
             try:
-                parts = [encode(e) for e in originals]
+                parts = (encode_list(originals) if encode_list is not None
+                         else [encode(e) for e in originals])
             except ConversionError:  # find the bad ones; the others go on
                 parts, keep_i, keep_e = [], [], []
                 for i, e in block:
