@@ -866,7 +866,7 @@ class _FileEvents:
             else:
                 yield line
 
-    def __iter__(self) -> Iterator[tuple[int, Any]]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         import orjson
 
         try:
@@ -902,7 +902,7 @@ class _FileEvents:
                         index, decoded, "line is not a JSON object; send text logs with "
                         "raw_ingest=True"))
                     continue
-                yield index, obj
+                yield index, obj, decoded  # report the line as it was, keep no dict around
             self.exhausted = True
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             self.exhausted = True

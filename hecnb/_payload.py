@@ -193,12 +193,13 @@ class JsonEventEncoder:
                 return evt
             # dict operations only (no Python loop per key): this runs once per event
             if _RESERVED_SET.isdisjoint(evt):  # the common case: a plain record
-                event = {"timestamp": time.time_ns() // self._divisor, "timeunit": self.timeunit}
-                event.update(evt)
-                return {"event": event}
+                plain: dict[str, Any] = {"timestamp": time.time_ns() // self._divisor,
+                                         "timeunit": self.timeunit}
+                plain.update(evt)
+                return {"event": plain}
             host = evt.get("host")
             timestamp = evt.get("timestamp") or time.time_ns() // self._divisor
-            event = {"host": host} if host is not None else {}
+            event: dict[str, Any] = {"host": host} if host is not None else {}
             event["timestamp"] = timestamp
             event["timeunit"] = self.timeunit
             event.update(evt)

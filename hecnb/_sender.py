@@ -431,7 +431,7 @@ class Engine:
         except BaseException as exc:  # KeyboardInterrupt above all: account, then re-raise
             interrupted = exc
             if producer.current and not isinstance(events, Sequence):
-                fail_now([FailedEvent(i, e, NOT_SENT) for i, e in producer.current])
+                fail_now([FailedEvent(p[0], p[-1], NOT_SENT) for p in producer.current])
             if encoded:  # chunks taken but not placed, and (for a list) those never taken
                 rest = [producer.current_chunk] if producer.current_chunk is not None else []
                 if isinstance(events, Sequence):
@@ -544,7 +544,7 @@ class _Chunks:
         self.encoder = encoder
         self.indexed = indexed
         self.encoded = encoded
-        self.current: list[tuple[int, Any]] | None = None
+        self.current: list[tuple[Any, ...]] | None = None
         self.current_chunk: Any = None  # encoded: the chunk taken but not yet placed
         self.chunks_taken = 0
         self.position = 0
@@ -564,7 +564,7 @@ class _Chunks:
         encode_list = getattr(self.encoder, "encode_list", None)
         start = 0
         while True:
-            block: list[tuple[int, Any]] = []
+            block: list[tuple[Any, ...]] = []
             self.current = block
             if self.indexed:
                 for pair in it:
@@ -580,23 +580,25 @@ class _Chunks:
                 self.current = None
                 return
             start += len(block)
-            indices = [i for i, _ in block]
-            originals = [e for _, e in block]
+            indices = [p[0] for p in block]
+            values = [p[1] for p in block]
+            # (index, event, original): what to report may differ from what is encoded
+            originals = [p[-1] for p in block] if len(block[0]) == 3 else values
             failures: list[FailedEvent] = []
             try:
-                parts = (encode_list(originals) if encode_list is not None
-                         else [encode(e) for e in originals])
+                parts = (encode_list(values) if encode_list is not None
+                         else [encode(e) for e in values])
             except ConversionError:  # find the bad ones; the others go on
-                parts, keep_i, keep_e = [], [], []
-                for i, e in block:
+                parts, keep_i, keep_o = [], [], []
+                for i, e, o in zip(indices, values, originals, strict=True):
                     try:
                         parts.append(encode(e))
                     except ConversionError as exc:
-                        failures.append(FailedEvent(i, e, f"not sent: {exc}"))
+                        failures.append(FailedEvent(i, o, f"not sent: {exc}"))
                     else:
                         keep_i.append(i)
-                        keep_e.append(e)
-                indices, originals = keep_i, keep_e
+                        keep_o.append(o)
+                indices, originals = keep_i, keep_o
             self.position = block[-1][0] + 1
             yield indices, parts, originals, failures
 
