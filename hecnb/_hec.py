@@ -6,10 +6,11 @@ import difflib
 import gzip
 import logging
 import os
+import re
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -396,10 +397,15 @@ class HEC:
         raw = self.raw_ingest if raw_ingest is None else raw_ingest
         handle, compressed = _open_event_file(path)
         self.log_activity(f"EVENT FILE: {path} ({'gzip' if compressed else 'plain'})")
-        lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
+        lines: _FileEvents | _RawFileChunks
         try:
-            report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
-                               _indexed=True)
+            if raw:  # lines go as they are: cut the file in blocks, no Python step per line
+                lines = _RawFileChunks(handle, path, start_line=start_line)
+                report = self._send_chunks(lines, show_progress=show_progress)
+            else:
+                lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
+                report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
+                                   _indexed=True)
         except KeyboardInterrupt:
             report = self.last_report  # type: ignore[assignment]
             if report is not None:
@@ -412,7 +418,23 @@ class HEC:
         self._add_file_problems(report, lines)
         return report
 
-    def _add_file_problems(self, report: SendReport, lines: _FileEvents) -> None:
+    def _send_chunks(self, chunks: Iterable[Any], *, show_progress: bool | None) -> SendReport:
+        """Send already encoded raw lines, in chunks (the raw file path)."""
+        cfg = self.ingest_config
+        encoder = self._encoder(raw=True)
+        engine = self.session_manager.engine
+        try:
+            report = engine.run(chunks, config=cfg, encoder=encoder, encoded=True,
+                                show_progress=show_progress, url=cfg.raw_ingest_url,
+                                ingest_format=cfg.ingest_format)
+        except BaseException:
+            if engine.last_report is not None and engine.last_report.interrupted:
+                self._finish(engine.last_report)
+            raise
+        return self._finish(report)
+
+    def _add_file_problems(self, report: SendReport,
+                           lines: _FileEvents | _RawFileChunks) -> None:
         if not (lines.bad_lines or lines.problems):
             return
         report.failed.extend(lines.bad_lines)
@@ -831,6 +853,139 @@ def _open_event_file(path: str) -> tuple[Any, bool]:
     if magic == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=handle, mode="rb"), True
     return handle, False
+
+
+_BLANK_LINE = re.compile(rb"(?:\A|[\r\n])[ \t\f\v]*(?:\r\n|[\r\n]|\Z)")
+
+
+class _RawFileChunks:
+    """Raw event lines of a file as encoded chunks ``(line indices, lines, lines)``.
+
+    The file is read in blocks and cut at line ends with C-level bytes methods (the raw
+    endpoint's rule: ``\n``, ``\r\n`` or ``\r``); a block is checked for UTF-8 at once, and
+    only a block with a problem is looked at line by line. Blank lines are skipped (the
+    collector ignores them). A line longer than the per-event limit is skipped without ever
+    being held whole. Memory stays bounded whatever the file size.
+    """
+
+    BLOCK = 1 << 20
+
+    def __init__(self, handle: Any, path: str, *, start_line: int = 0) -> None:
+        self.handle = handle
+        self.path = path
+        self.start_line = start_line
+        self.bad_lines: list[FailedEvent] = []
+        self.problems: list[str] = []
+        self.lines_read = 0
+        self.exhausted = False
+
+    def _blocks(self) -> Iterator[bytes]:
+        """Blocks of whole lines; an over-long line comes as ``b""`` (already skipped)."""
+        read = self.handle.read
+        rest = b""
+        skipping = False
+        while True:
+            data = read(self.BLOCK)
+            if not data:
+                if rest and not skipping:
+                    yield rest + b"\n"
+                elif skipping:
+                    yield b""
+                return
+            if skipping:  # inside an over-long line: drop up to its end
+                cut = _line_end(data)
+                if cut < 0:
+                    continue
+                skipping = False
+                data = data[cut:]
+                yield b""
+            data = rest + data if rest else data
+            cut = _last_line_end(data)
+            if cut < 0:
+                if len(data) > MAX_EVENT_BYTES + 2:
+                    skipping, rest = True, b""
+                else:
+                    rest = data
+                continue
+            rest = data[cut:]
+            if len(rest) > MAX_EVENT_BYTES + 2:
+                skipping, rest = True, b""
+            yield data[:cut]
+
+    def __iter__(self) -> Iterator[tuple[Sequence[int], list[bytes], list[bytes]]]:
+        try:
+            for block in self._blocks():
+                if not block:  # an over-long line
+                    self.bad_lines.append(FailedEvent(
+                        self.lines_read, None, f"line is longer than the collector's "
+                        f"{MAX_EVENT_BYTES:,}-byte limit per event; it was skipped"))
+                    self.lines_read += 1
+                    continue
+                lines = block.splitlines(keepends=True)
+                first = self.lines_read
+                self.lines_read += len(lines)
+                if self.lines_read <= self.start_line:
+                    continue
+                indices: Sequence[int] = range(first, first + len(lines))
+                if first < self.start_line:
+                    lines = lines[self.start_line - first:]
+                    indices = indices[self.start_line - first:]
+                if _BLANK_LINE.search(block) or not _is_utf8(block):
+                    indices, lines = self._sift(indices, lines)
+                if lines and lines[-1][-1:] not in (b"\n", b"\r"):
+                    lines[-1] += b"\n"
+                if lines:
+                    yield indices, lines, lines
+            self.exhausted = True
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.exhausted = True
+            self.problems.append(f"{self.path} is truncated or corrupt after line "
+                                 f"{self.lines_read} ({exc}); the lines before it were sent")
+
+    def _sift(self, indices: Sequence[int], lines: list[bytes]
+              ) -> tuple[list[int], list[bytes]]:
+        """Drop blank lines and report lines that are not UTF-8."""
+        keep_i, keep_l = [], []
+        for i, line in zip(indices, lines, strict=True):
+            if not line.strip():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.bad_lines.append(FailedEvent(
+                    i, line.rstrip(b"\r\n"), f"line is not UTF-8 (byte {exc.start}); "
+                    f"re-encode {self.path} as UTF-8"))
+                continue
+            keep_i.append(i)
+            keep_l.append(line)
+        return keep_i, keep_l
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_end(data: bytes) -> int:
+    """Position just after the first line end in ``data``, or -1."""
+    n, r = data.find(b"\n"), data.find(b"\r")
+    ends = [p for p in (n, r) if p >= 0]
+    if not ends:
+        return -1
+    p = min(ends)
+    return p + 2 if data[p:p + 2] == b"\r\n" else p + 1
+
+
+def _last_line_end(data: bytes) -> int:
+    """Position just after the last complete line end in ``data``, or -1.
+
+    A ``\r`` at the very end may be the first half of ``\r\n``: it waits for more data.
+    """
+    p = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))
+    return p + 1 if p >= 0 else -1
 
 
 class _FileEvents:

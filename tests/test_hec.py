@@ -435,3 +435,39 @@ def test_check_connection_in_every_format(emu: Emulator, fmt: str) -> None:
 def test_send_one_dict_is_one_event(emu: Emulator) -> None:
     report = hec_for(emu).send({"user": "dave", "n": 1})
     assert report.delivered == 1 and emu.events[0]["event"]["user"] == "dave"
+
+
+@pytest.mark.parametrize("block", [5, 64, 1 << 20])
+def test_raw_file_blocks_cut_lines_right(emu: Emulator, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Lines with \\n, \\r\\n and \\r endings, blank lines, a bad byte and a missing final
+    newline, cut into blocks of any size, arrive as exactly the lines the raw route sees."""
+    import random
+
+    from hecnb._hec import _RawFileChunks
+
+    monkeypatch.setattr(_RawFileChunks, "BLOCK", block)
+    rng = random.Random(block)
+    lines = [f"line {i} " + "x" * rng.randrange(0, 30) for i in range(300)]
+    data = bytearray()
+    for i, line in enumerate(lines):
+        data += line.encode() + rng.choice([b"\n", b"\r\n", b"\r"])
+        if i % 50 == 7:
+            data += b"\n   \n"  # blank lines: not events
+    data += b"\xff\xfe broken\n" + b"last line without newline"
+    path = tmp_path / "raw.log"
+    path.write_bytes(bytes(data))
+    hec = hec_for(emu, raw_ingest=True, batch_max_bytes=2000)
+    report = hec.send_file(path)
+    got = [e["raw"] for e in emu.events]
+    assert sorted(got) == sorted([*lines, "last line without newline"])
+    (bad,) = report.failed
+    assert "UTF-8" in bad.reason and report.delivered == 301
+
+
+def test_raw_file_resume_from_a_line(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "raw.log"
+    path.write_text("".join(f"l{i}\n" for i in range(1000)))
+    report = hec_for(emu, raw_ingest=True).send_file(path, start_line=990)
+    assert report.delivered == 10 and [e["raw"] for e in emu.events] == [
+        f"l{i}" for i in range(990, 1000)]
