@@ -264,13 +264,17 @@ class _Batch:
     JSON body keeps its lines (each one envelope, as received) and a raw body its strings.
     """
 
-    __slots__ = ("count", "envelopes", "items", "kind")
+    __slots__ = ("count", "envelopes", "header", "items", "kind")
 
-    def __init__(self, kind: str, items: list[Any], envelopes: list[Any] | None = None) -> None:
-        self.kind = kind  # "json": envelope lines; "raw": strings; "obj": envelope dicts
+    def __init__(self, kind: str, items: list[Any], envelopes: list[Any] | None = None,
+                 header: list[str] | None = None) -> None:
+        # "json": envelope lines; "raw": strings; "obj": envelope dicts; "xml": <event>
+        # elements; "csv": rows (lists) under ``header``
+        self.kind = kind
         self.items = items
         self.count = len(items)
         self.envelopes = envelopes  # the parsed envelopes, while we still have them
+        self.header = header
 
     def materialize(self) -> list[dict[str, Any]]:
         """The envelope dicts, parsed afresh when they were not kept."""
@@ -281,6 +285,11 @@ class _Batch:
         if self.kind == "json":
             loads = orjson.loads
             return [loads(line) for line in self.items]
+        if self.kind == "xml":
+            return [{"event": _xml_value(element)} for element in self.items]
+        if self.kind == "csv":
+            header = self.header or []
+            return [{"event": _csv_row(header, row)} for row in self.items]
         return [{"raw": line} for line in self.items]
 
 
@@ -315,8 +324,31 @@ def _decode_text(body: bytes, charset: str) -> str:
         raise _Reply(400, _INVALID_DATA) from exc
 
 
+def _yaml_json_documents(body: bytes) -> list[Any] | None:
+    """Documents written as ``--- {json}`` lines (JSON is YAML), parsed at orjson speed;
+    None when the body is any other YAML (the full loader then reads it)."""
+    docs = []
+    for line in body.split(b"\n"):
+        if not line.strip():
+            continue
+        if not line.startswith(b"--- {"):
+            return None
+        docs.append(line[4:])
+    try:
+        parsed = orjson.loads(b"[" + b",".join(docs) + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    if not all(type(doc) is dict for doc in parsed):
+        return None
+    return parsed
+
+
 def _parse_event_yaml(body: bytes, charset: str) -> _Batch:
     """Each YAML document is an event; a document that is a list gives one event per item."""
+    if charset in ("", "utf-8", "utf8"):
+        fast = _yaml_json_documents(body)
+        if fast is not None:
+            return _check_events(fast)
     text = _decode_text(body, charset)
     events: list[Any] = []
     try:
@@ -361,17 +393,37 @@ def _parse_event_xml(body: bytes) -> _Batch:
     except ElementTree.ParseError as exc:
         raise _Reply(400, _INVALID_DATA) from exc
     elements = [root] if root.tag == "event" else list(root)
-    return _check_events([_xml_value(element) for element in elements])
+    if not elements:
+        raise _Reply(400, _NO_DATA)
+    for i, element in enumerate(elements):  # blank events are refused, as on the JSON route
+        if not (len(element) or element.attrib or (element.text or "").strip()):
+            raise _invalid(13, i)
+    return _Batch("xml", elements)  # turned into dicts only when someone reads ``events``
 
 
 def _parse_event_csv(body: bytes, charset: str) -> _Batch:
     """A CSV text with a header line: each row is an event (a dict keyed by the header)."""
     text = _decode_text(body, charset)
     try:
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        rows = [row for row in reader if row]  # as csv.DictReader: blank lines are no rows
     except csv.Error as exc:
         raise _Reply(400, _INVALID_DATA) from exc
-    return _check_events(rows)
+    if not header or not rows:
+        raise _Reply(400, _NO_DATA)
+    return _Batch("csv", rows, header=header)  # dicts only when someone reads ``events``
+
+
+def _csv_row(header: list[str], row: list[str]) -> dict[str, Any]:
+    """A row as csv.DictReader gives it: extra values under None, missing ones None."""
+    out: dict[Any, Any] = dict(zip(header, row, strict=False))
+    if len(row) > len(header):
+        out[None] = row[len(header):]
+    elif len(row) < len(header):
+        for key in header[len(row):]:
+            out[key] = None
+    return out
 
 
 def _parse_raw(body: bytes) -> _Batch:

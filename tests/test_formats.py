@@ -365,7 +365,7 @@ def test_errors_come_before_the_first_event() -> None:
     with pytest.raises(ConversionError) as err:
         make_encoder("json").encode_many(pd.DataFrame({"c": [1 + 2j]}))
     assert err.value.column == "c"
-    surrogate = pd.DataFrame({"t": ["fine", "bad \ud800"]})
+    surrogate = pd.DataFrame({"t": pd.Series(["fine", "bad \ud800"], dtype=object)})
     with pytest.raises(ConversionError) as err:
         make_encoder("xml").encode_many(surrogate)
     assert (err.value.column, err.value.row) == ("t", 1)
