@@ -62,6 +62,17 @@ EXPECTED: dict[str, list[str]] = {
         r"1,000 records in failed\.ndjson",
         r"collector: 1,000 distinct event ids, all 1,000 alerts",
     ],
+    "06_dask": [
+        r"2 workers: \['tcp://127\.0\.0\.1:\d+', 'tcp://127\.0\.0\.1:\d+'\]",
+        r"8 partitions, columns: \['event_id'",
+        r"40,000 of 40,000 events delivered .*\[8 partitions on 2 workers\]",
+        r"collector: 40,000 distinct event ids, each once",
+        r"re-run partitions: \[\] \| possible duplicates: 0",
+        r"after sending twice: 40,000 distinct hecnb_id values, each seen \[2\] times",
+        r"0 of 10,000 events delivered .*10,000 FAILED: 10,000 HTTP 503.*dead letters in 2 files",
+        r"resent: 10,000 of 10,000 events delivered",
+        r"stopped requests=\d+ events=10000>",
+    ],
 }
 # Report states shown as tables: only ok, except where failures are the point.
 REPORT_STATES = {"05_files_and_failures": {"ok", "failures"}}
