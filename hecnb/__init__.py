@@ -7,7 +7,6 @@ __version__ = "0.1.0"
 
 from typing import Any as _Any
 
-from . import accessor  # noqa: F401 - registers df.to_ngsiem, the one name added to DataFrame
 from ._config import IngestConfig
 from ._demo import auth_events as demo_events
 from ._errors import (
@@ -22,10 +21,9 @@ from ._errors import (
     HecTransportError,
     SendError,
 )
-from ._formats import encode, to_events
 from ._hec import HEC, ConnectionCheck
+from ._lazy import when_imported as _when_imported
 from ._payload import IngestPayload
-from ._readers import read_csv, read_ndjson, read_zeek
 from ._report import BatchResult, FailedEvent, SendReport
 from ._session import configure
 
@@ -44,17 +42,39 @@ def unload_ipython_extension(ipython: _Any) -> None:
     _unload(ipython)
 
 
-def __getattr__(name: str) -> _Any:
-    """``hecnb.ConfigPanel`` is imported on first use, so ``import hecnb`` stays light."""
-    if name == "ConfigPanel":
-        from .widgets import ConfigPanel
+#: Names imported on first use, so that ``import hecnb`` needs neither pandas nor ipywidgets.
+_LAZY = {
+    "ConfigPanel": "widgets",
+    "encode": "_formats",
+    "to_events": "_formats",
+    "read_csv": "_readers",
+    "read_ndjson": "_readers",
+    "read_zeek": "_readers",
+}
 
-        return ConfigPanel
-    raise AttributeError(f"module 'hecnb' has no attribute {name!r}")
+
+def __getattr__(name: str) -> _Any:
+    """Import a lazy name (PEP 562) on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hecnb' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"hecnb.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"ConfigPanel"})
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_accessor() -> None:
+    from . import accessor  # noqa: F401 - registers df.to_ngsiem, the one name on DataFrame
+
+
+# df.to_ngsiem exists as soon as pandas does: now if it is imported, else when it is
+_when_imported("pandas", _register_accessor)
 
 __all__ = [
     "HEC",

@@ -30,8 +30,7 @@ from ._config import (
 )
 from ._deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
-from ._formats import make_encoder
-from ._payload import IngestPayload
+from ._payload import IngestPayload, JsonEventEncoder
 from ._report import FailedEvent, SendReport
 from ._retry import RetryPolicy
 from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
@@ -294,12 +293,17 @@ class HEC:
         ])
 
     # -- sending -------------------------------------------------------------------------------
-    def _encoder(self, ingest_format: str | None = None, raw: bool | None = None,
-                 **options: Any) -> Any:
+    def _encoder(self, ingest_format: str | None = None, raw: bool | None = None, *,
+                 bulk: bool = False, **options: Any) -> Any:
         cfg = self.ingest_config
-        options.setdefault("timeunit", cfg.ingest_timeunit)
-        return make_encoder(cfg.ingest_format if ingest_format is None else ingest_format,
-                            raw=cfg.raw_ingest if raw is None else raw, **options)
+        fmt = normalize_format(cfg.ingest_format if ingest_format is None else ingest_format)
+        raw = cfg.raw_ingest if raw is None else raw
+        timeunit = options.pop("timeunit", None) or cfg.ingest_timeunit
+        if fmt == "json" and not options and not bulk:  # FalconPy's rules; no pandas needed
+            return JsonEventEncoder(timeunit=timeunit, raw=raw)
+        from ._formats import make_encoder
+
+        return make_encoder(fmt, raw=raw, timeunit=timeunit, **options)
 
     def _finish(self, report: SendReport) -> SendReport:
         self._last_report = report
@@ -328,9 +332,10 @@ class HEC:
             events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
-        encoder = self._encoder(fmt, raw, **options)
+        bulk = not _indexed and (any(k != "timeunit" for k in options) or fmt != "json"
+                                 or _is_frame(events))
+        encoder = self._encoder(fmt, raw, bulk=bulk, **options)
         items: Iterable[Any] = events
-        bulk = not _indexed and (bool(options) or fmt != "json" or _is_frame(events))
         if bulk:
             if total is None and hasattr(events, "__len__"):
                 total = len(events)  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from ._formats import encode, to_events
 from ._hec import HEC
 from ._report import SendReport
 from ._session import current, get_default
@@ -62,6 +61,8 @@ class NgsiemAccessor:
         """
         fmt, raw, unit = self._defaults(hec, ingest_format, raw_ingest)
         options.setdefault("timeunit", unit)
+        from ._formats import encode  # here, not at import: pandas' import may be running
+
         bodies = encode(self._obj.head(max(0, int(n))), fmt, raw=raw, **options)
         return "".join(body.decode("utf-8") for body in bodies)
 
@@ -70,6 +71,8 @@ class NgsiemAccessor:
         """Every row's encoded event, exactly as it would travel (one item per row)."""
         fmt, raw, unit = self._defaults(hec, ingest_format, raw_ingest)
         options.setdefault("timeunit", unit)
+        from ._formats import to_events
+
         return to_events(self._obj, fmt, raw=raw, **options)
 
     @staticmethod

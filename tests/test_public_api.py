@@ -30,7 +30,32 @@ def test_error_tree() -> None:
 
 
 def test_import_does_not_pull_in_notebook_stack() -> None:
-    code = ("import sys, hecnb; heavy = [m for m in ('IPython', 'ipywidgets', 'tqdm') "
-            "if m in sys.modules]; print(heavy)")
+    code = ("import sys, hecnb; heavy = [m for m in ('IPython', 'ipywidgets', 'tqdm', 'pandas', "
+            "'numpy') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sending_a_list_or_a_file_does_not_import_pandas(tmp_path) -> None:
+    code = (
+        "import sys, hecnb\n"
+        "from hecnb.emulator import Emulator\n"
+        f"p = {str(tmp_path / 'l.log')!r}\n"
+        "open(p, 'w').write('a\\nb\\n')\n"
+        "with Emulator() as emu, hecnb.HEC(api_key='k' * 20, ingest_url=emu.url) as hec:\n"
+        "    assert hec.send_event_list([{'a': 1}]) == 1\n"
+        "    assert hec.send_file(p, raw_ingest=True).delivered == 2\n"
+        "print('pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_accessor_registered_whichever_is_imported_first() -> None:
+    for first, second in (("pandas", "hecnb"), ("hecnb", "pandas")):
+        code = (f"import {first}, {second}; import pandas as pd; "
+                "print(callable(pd.DataFrame({'a': [1]}).to_ngsiem), "
+                "hasattr(pd.DataFrame, 'to_ngsiem'))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.strip() == "True True", (first, out.stdout, out.stderr)
