@@ -1,6 +1,6 @@
 """One benchmark scenario per process, so that ``/usr/bin/time -v`` measures it whole.
 
-    python benchmarks/scenarios.py hecnb-list URL N        # send_event_list of N small events
+    python benchmarks/scenarios.py hecnb-list URL N [THREADS|default] [gzip|plain]
     python benchmarks/scenarios.py falconpy-list URL N     # the same with FalconPy
     python benchmarks/scenarios.py hand-loop URL N         # the practical ceiling
     python benchmarks/scenarios.py hecnb-stream URL N      # a generator: memory must stay flat
@@ -40,11 +40,13 @@ def stream(n: int) -> Iterator[dict[str, Any]]:
     return (small_event(i) for i in range(n))
 
 
-def hecnb_list(url: str, n: int) -> tuple[int, float]:
+def hecnb_list(url: str, n: int, threads: int | None = None,
+               compress: bool = True) -> tuple[int, float]:
     from hecnb import HEC
 
     data = events(n)
-    with HEC(api_key=KEY, ingest_url=url) as hec:  # defaults: progress, retries, reporting on
+    # defaults (unless told): progress, retries, reporting and gzip on, CPUs x 2 threads
+    with HEC(api_key=KEY, ingest_url=url, thread_count=threads, compress=compress) as hec:
         t0 = time.perf_counter()
         delivered = hec.send_event_list(data, show_progress=True)
         elapsed = time.perf_counter() - t0
@@ -169,8 +171,10 @@ def falconpy_file(url: str, path: str) -> tuple[int, float]:
 
 def main(argv: list[str]) -> None:
     name, url, *rest = argv
-    if name == "hecnb-list":
-        n, s = hecnb_list(url, int(rest[0]))
+    if name == "hecnb-list":  # N [THREADS|default] [gzip|plain]
+        threads = int(rest[1]) if len(rest) > 1 and rest[1] != "default" else None
+        n, s = hecnb_list(url, int(rest[0]), threads, rest[2] != "plain" if len(rest) > 2
+                          else True)
     elif name == "hecnb-stream":
         n, s = hecnb_stream(url, int(rest[0]))
     elif name == "falconpy-list":

@@ -262,15 +262,28 @@ class JsonEventEncoder:
         loop). Raises ConversionError like ``encode`` for the first event that fails."""
         dumps, default, opt = orjson.dumps, _default, _OPTS_NL
         unit, div, now, reserved = self.timeunit, self._divisor, time.time_ns, _RESERVED_SET
+        raw = self.raw
         encode = self.encode
         out: list[bytes] = []
         append = out.append
         try:
             for evt in events:
-                if type(evt) is dict and "event" not in evt and reserved.isdisjoint(evt):
+                if type(evt) is not dict or "event" in evt:
+                    append(encode(evt))
+                elif reserved.isdisjoint(evt):  # a plain record
                     event = {"timestamp": now() // div, "timeunit": unit}
                     event.update(evt)
                     append(dumps({"event": event}, default=default, option=opt))
+                elif ("timestamp" not in evt and "custom" not in evt and "timeunit" not in evt
+                      and evt.get("host", "") is not None):  # FalconPy's host and fields
+                    event = {"timestamp": now() // div, "timeunit": unit}
+                    event.update(evt)
+                    fields = event.pop("fields", None)
+                    if fields and not raw:
+                        append(dumps({"event": event, "fields": fields}, default=default,
+                                     option=opt))
+                    else:
+                        append(dumps({"event": event}, default=default, option=opt))
                 else:
                     append(encode(evt))
         except TypeError:  # let encode() say which event and why
