@@ -668,23 +668,26 @@ def _progress(show: bool | None, total: int | None) -> Any:
         show = _interactive()
     if not show:
         return None
-    from tqdm.auto import tqdm
+    if _in_notebook():
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     return tqdm(total=total, unit=" events", unit_scale=True, desc="hecnb", mininterval=0.25,
                 dynamic_ncols=True, leave=True)
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (never imports IPython to find out)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
 def _interactive() -> bool:
     """True in a notebook or when stderr is a terminal (progress bars make sense)."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell":
-            return True
-    except ImportError:  # pragma: no cover
-        pass
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return _in_notebook() or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 logging.getLogger("hecnb").addHandler(logging.NullHandler())
