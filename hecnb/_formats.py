@@ -219,16 +219,6 @@ class CsvEncoder(Encoder):
 
     format = "csv"
 
-    def encode_chunks(self, data: Any) -> Iterator[tuple[Sequence[int], list[bytes], Any]]:
-        """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
-        the sender consumes (no Python step per row on the DataFrame path)."""
-        if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect)
-            self._frame_started(plan)
-            return ((range(start, start + len(rows)), rows, labels)
-                    for start, rows, labels in plan.chunks(CHUNK_ROWS))
-        return _chunked(self.encode_many(data))
-
     def _frame_started(self, plan: FramePlan) -> None:
         self._set_header(plan.header())
 
