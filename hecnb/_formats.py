@@ -73,14 +73,7 @@ class Encoder:
 
     def encode(self, record: Any) -> bytes:
         """The bytes of one event (with its line ending)."""
-        now = time.time_ns() // self.options.divisor
-        try:
-            event, fields = self._records.event(record, now)
-            return self._records.render(event, fields)
-        except ConversionError:
-            raise
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise ConversionError(f"event cannot be encoded as {self.format}: {exc}.") from None
+        return self._render(record, time.time_ns() // self.options.divisor, None)
 
     # many events -------------------------------------------------------------------------------
     def encode_many(self, data: Any) -> Iterator[tuple[int, bytes, Any]]:
@@ -121,12 +114,19 @@ class Encoder:
             yield i, self._one(rec, i, now), rec
 
     def _one(self, record: Any, position: int, now: int) -> bytes:
+        return self._render(record, now, position)
+
+    def _render(self, record: Any, now: int, position: int | None) -> bytes:
+        """One record's bytes; a failure names the record when its position is known."""
         try:
             event, fields = self._records.event(record, now)
             return self._records.render(event, fields)
         except ConversionError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            if position is None:
+                raise ConversionError(f"event cannot be encoded as {self.format}: {exc}."
+                                      ) from None
             raise ConversionError(f"record {position} cannot be encoded as {self.format}: "
                                   f"{exc}. Nothing was sent.", row=position) from None
 
