@@ -209,8 +209,10 @@ class JsonEventEncoder:
                 event.pop("host", None)
             fields = event.pop("fields", None)
             custom = event.pop("custom", None)
-            if custom:
+            if isinstance(custom, Mapping):  # FalconPy's custom keys join the event
                 event.update(custom)
+            elif custom is not None:  # anything else is an ordinary member
+                event["custom"] = custom
             if fields and not self.raw:
                 return {"event": event, "fields": fields}
             return {"event": event}
