@@ -18,42 +18,17 @@ import json
 import logging
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 import psutil
+from _common import KEY, start_emulator
 
-KEY = "bench-key-0123456789abcdef"
 BASELINE = "pandas, no Dask"
-
-
-def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
-    """An emulator in its own process that counts but does not keep events."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    code = ("import threading; from hecnb.emulator import Emulator; "
-            f"Emulator(port={port}, api_key={KEY!r}, keep_events=False).start(); "
-            "threading.Event().wait()")
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/services/collector/health").status_code == 200:
-                return proc, base + "/services/collector"
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("emulator did not start")
 
 
 def make_frame(start: int, rows: int) -> pd.DataFrame:

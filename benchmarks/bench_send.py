@@ -14,73 +14,36 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from typing import Any
 
-import httpx
-
-KEY = "bench-key-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _common import KEY, falconpy_at, start_emulator
+from scenarios import events
 
 
-def start_emulator(port: int) -> subprocess.Popen[bytes]:
-    code = ("from hecnb.emulator import serve; "
-            f"serve(host='127.0.0.1', port={port}, api_key={KEY!r}, quiet=True)")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/services/collector/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("emulator did not start")
+def timed(send: Any, n: int) -> float:
+    """Events per second of one ``send()`` that must deliver ``n``."""
+    t0 = time.perf_counter()
+    delivered = send()
+    elapsed = time.perf_counter() - t0
+    if delivered != n:
+        raise SystemExit(f"delivered {delivered} of {n}")
+    return n / elapsed
 
 
-def make_events(n: int) -> list[dict[str, Any]]:
-    return [{"host": f"host-{i % 50}", "message": f"Failed password for user{i % 300} from "
-             f"203.0.113.{i % 250} port {1024 + i % 60000} ssh2", "user": f"user{i % 300}",
-             "action": "login", "outcome": "failure", "fields": {"#source": "bench"}}
-            for i in range(n)]
-
-
-def run_hecnb(url: str, events: list[dict[str, Any]]) -> float:
+def run_hecnb(url: str, n: int) -> float:
     from hecnb import HEC
 
+    data = events(n)
     with HEC(api_key=KEY, ingest_url=url) as hec:
-        t0 = time.perf_counter()
-        delivered = hec.send_event_list(events)
-        elapsed = time.perf_counter() - t0
-    if delivered != len(events):
-        raise SystemExit(f"hecnb delivered {delivered} of {len(events)}")
-    return len(events) / elapsed
+        return timed(lambda: hec.send_event_list(data), n)
 
 
-def run_falconpy(url: str, events: list[dict[str, Any]]) -> float:
-    from falconpy import HEC as FalconHEC
-
-    class LocalHEC(FalconHEC):  # point FalconPy at the emulator by overriding its URL property
-        @property
-        def ingest_url(self) -> str:
-            return url
-
-    with LocalHEC(api_key=KEY, api_url_key="local") as hec:
-        t0 = time.perf_counter()
-        delivered = hec.send_event_list(events)
-        elapsed = time.perf_counter() - t0
-    if delivered != len(events):
-        raise SystemExit(f"FalconPy delivered {delivered} of {len(events)}")
-    return len(events) / elapsed
+def run_falconpy(url: str, n: int) -> float:
+    data = events(n)
+    with falconpy_at(url) as hec:
+        return timed(lambda: hec.send_event_list(data), n)
 
 
 def main() -> None:
@@ -91,16 +54,14 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
 
-    port = free_port()
-    proc = start_emulator(port)
-    url = f"http://127.0.0.1:{port}/services/collector"
+    proc, url = start_emulator()
     try:
         ours, theirs = [], []
-        run_hecnb(url, make_events(1000))  # warm-up: imports, connections
-        run_falconpy(url, make_events(50))
+        run_hecnb(url, 1000)  # warm-up: imports, connections
+        run_falconpy(url, 50)
         for _ in range(args.repeat):
-            ours.append(run_hecnb(url, make_events(args.events)))
-            theirs.append(run_falconpy(url, make_events(args.falconpy_events)))
+            ours.append(run_hecnb(url, args.events))
+            theirs.append(run_falconpy(url, args.falconpy_events))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-KEY = "bench-key-0123456789abcdef"
+from _common import KEY, falconpy_at
 
 
 def small_event(i: int) -> dict[str, Any]:
@@ -66,15 +66,8 @@ def hecnb_stream(url: str, n: int) -> tuple[int, float]:
 
 
 def falconpy_list(url: str, n: int) -> tuple[int, float]:
-    from falconpy import HEC as FalconHEC
-
-    class LocalHEC(FalconHEC):  # FalconPy builds its URL from the key; point it here
-        @property
-        def ingest_url(self) -> str:
-            return url
-
     data = events(n)
-    with LocalHEC(api_key=KEY, api_url_key="local") as hec:
+    with falconpy_at(url) as hec:
         t0 = time.perf_counter()
         delivered = hec.send_event_list(data)
         elapsed = time.perf_counter() - t0
@@ -152,14 +145,7 @@ def hecnb_file(url: str, path: str, mode: str) -> tuple[int, float]:
 
 
 def falconpy_file(url: str, path: str) -> tuple[int, float]:
-    from falconpy import HEC as FalconHEC
-
-    class LocalHEC(FalconHEC):
-        @property
-        def ingest_url(self) -> str:
-            return url
-
-    with LocalHEC(api_key=KEY, api_url_key="local", raw_ingest=True) as hec:
+    with falconpy_at(url, raw_ingest=True) as hec:
         t0 = time.perf_counter()
         status = hec.send_event_file(path)
         elapsed = time.perf_counter() - t0

@@ -18,7 +18,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,38 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from _common import start_emulator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-KEY = "bench-key-0123456789abcdef"
 BEGIN, END = "<!-- suite:begin -->", "<!-- suite:end -->"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_emulator(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
-    """An emulator in its own process that counts but does not keep events."""
-    port = free_port()
-    code = ("import threading; from hecnb.emulator import Emulator, Faults; "
-            f"Emulator(port={port}, api_key={KEY!r}, keep_events=False, "
-            f"max_body_bytes=64 * 1024 * 1024, faults=Faults(delay={delay})).start(); "
-            "threading.Event().wait()")
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/services/collector/health").status_code == 200:
-                return proc, base + "/services/collector"
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("emulator did not start")
 
 
 def run(*args: str) -> dict[str, Any]:
