@@ -17,7 +17,6 @@ A file that was cut short by an interrupt adds one record naming the first line 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -135,11 +134,3 @@ class ReplayEncoder:
 
     def encode(self, evt: Any) -> bytes:  # pragma: no cover - replays are always pre-encoded
         raise TypeError("ReplayEncoder only assembles already encoded payloads")
-
-
-def replay_items(records: list[dict[str, Any]]) -> Iterator[tuple[int, bytes, Any]]:
-    """``(index, payload bytes, event)`` for records that carry a payload."""
-    for rec in records:
-        payload = rec.get("payload")
-        if payload is not None:
-            yield rec.get("index", 0), payload.encode("utf-8"), rec.get("event")

@@ -10,7 +10,7 @@ import re
 import time
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -226,7 +226,6 @@ class HEC:
         self.session_manager = SessionManager(thread_count, retry_count,
                                               backoff_base=backoff_base, backoff_max=backoff_max,
                                               transport=transport)
-        self._debug = bool(debug)
         self.log_facility = LogFacility(
             logging.getLogger("hecnb") if debug else None, None, sanitize_log)
         if debug:
@@ -341,21 +340,35 @@ class HEC:
                 total = len(events)  # type: ignore[arg-type]
             items = encoder.encode_chunks(events)
         engine = self.session_manager.engine
+
+        def keep_source(report: SendReport) -> SendReport:
+            report.source, report.bulk = events, bulk  # what a resend re-encodes from
+            if report.interrupted and bulk and hasattr(events, "__len__"):
+                _add_unreached(report, events, engine.last_placed)
+            return report
+
+        return self._run(items, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
+                         total=total, indexed=_indexed, encoded=bulk, prepare=keep_source)
+
+    def _run(self, items: Iterable[Any], encoder: Any, *, raw: bool, fmt: str,
+             show_progress: bool | None, total: int | None = None, indexed: bool = False,
+             encoded: bool = False,
+             prepare: Callable[[SendReport], SendReport] | None = None) -> SendReport:
+        """One engine run to this instance's endpoint. The report (made ready by ``prepare``)
+        becomes ``last_report`` even when an interrupt ends the run, before it propagates."""
+        cfg = self.ingest_config
+        engine = self.session_manager.engine
         try:
             report = engine.run(items, config=cfg, encoder=encoder, show_progress=show_progress,
-                                total=total, indexed=_indexed, encoded=bulk,
+                                total=total, indexed=indexed, encoded=encoded,
                                 url=cfg.raw_ingest_url if raw else cfg.ingest_url,
                                 ingest_format=fmt)
         except BaseException:
-            report = engine.last_report  # type: ignore[assignment]
-            if report is not None and report.interrupted:
-                report.source, report.bulk = events, bulk
-                if bulk and hasattr(events, "__len__"):
-                    _add_unreached(report, events, engine.last_placed)
-                self._finish(report)
+            partial = engine.last_report
+            if partial is not None and partial.interrupted:
+                self._finish(prepare(partial) if prepare else partial)
             raise
-        report.source, report.bulk = events, bulk
-        return self._finish(report)
+        return self._finish(prepare(report) if prepare else report)
 
     def send_event(self, evt: dict[str, Any] | str | Any) -> int:
         """Send one event; return the HTTP status (0 when no answer came; see last_message)."""
@@ -406,7 +419,9 @@ class HEC:
         try:
             if raw:  # lines go as they are: cut the file in blocks, no Python step per line
                 lines = _RawFileChunks(handle, path, start_line=start_line)
-                report = self._send_chunks(lines, show_progress=show_progress)
+                report = self._run(lines, self._encoder(raw=True), raw=True,
+                                   fmt=self.ingest_format, show_progress=show_progress,
+                                   encoded=True)
             else:
                 lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
                 report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
@@ -422,21 +437,6 @@ class HEC:
             handle.close()
         self._add_file_problems(report, lines)
         return report
-
-    def _send_chunks(self, chunks: Iterable[Any], *, show_progress: bool | None) -> SendReport:
-        """Send already encoded raw lines, in chunks (the raw file path)."""
-        cfg = self.ingest_config
-        encoder = self._encoder(raw=True)
-        engine = self.session_manager.engine
-        try:
-            report = engine.run(chunks, config=cfg, encoder=encoder, encoded=True,
-                                show_progress=show_progress, url=cfg.raw_ingest_url,
-                                ingest_format=cfg.ingest_format)
-        except BaseException:
-            if engine.last_report is not None and engine.last_report.interrupted:
-                self._finish(engine.last_report)
-            raise
-        return self._finish(report)
 
     def _add_file_problems(self, report: SendReport,
                            lines: _FileEvents | _RawFileChunks) -> None:
@@ -487,24 +487,16 @@ class HEC:
                         FailedEvent(rec.get("index", 0), rec.get("event"), rec.get("reason", "")))
                 groups.setdefault(key, []).append(item)
         total = SendReport(url=self.ingest_url, ingest_format=self.ingest_format)
-        engine = self.session_manager.engine
-        cfg = self.ingest_config
         for (fmt, raw, prefix, suffix), items in groups.items():
             ready = [i for i in items if isinstance(i, tuple)]
             hopeless = [i for i in items if isinstance(i, FailedEvent)]
             encoder = ReplayEncoder(content_type=CONTENT_TYPES[fmt], prefix=prefix,
                                     suffix=suffix, raw=raw)
-            try:
-                chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
-                           [e for _, _, e in part]) for part in _slices(ready, 2048)]
-                report = engine.run(chunks, config=cfg, encoder=encoder, encoded=True,
-                                    show_progress=show_progress, total=len(ready),
-                                    url=cfg.raw_ingest_url if raw else cfg.ingest_url,
-                                    ingest_format=fmt)
-            except KeyboardInterrupt:
-                if engine.last_report is not None:
-                    self._finish(total.merge(engine.last_report))
-                raise
+            chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
+                       [e for _, _, e in part]) for part in _slices(ready, 2048)]
+            report = self._run(chunks, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
+                               total=len(ready), encoded=True,
+                               prepare=lambda r: total.merge(r) if r.interrupted else r)
             for f in hopeless:
                 report.failed.append(FailedEvent(f.index, f.event, "cannot be resent: it was "
                                                  f"never encoded ({f.reason})"))
