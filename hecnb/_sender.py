@@ -559,13 +559,23 @@ class _Chunks:
                 self.position = indices[-1] + 1 if len(indices) else self.position
                 yield indices, parts, originals, []
             return
-        it = iter(self.events)
-        encode = self.encoder.encode
-        encode_list = getattr(self.encoder, "encode_list", None)
+        for indices, values, originals in self._blocks():
+            yield self._encode(indices, values, originals)
+
+    def _blocks(self) -> Iterator[tuple[Sequence[int], Sequence[Any], Sequence[Any]]]:
+        """``(indices, events to encode, originals to report)`` per chunk of the input."""
+        events = self.events
+        if isinstance(events, Sequence) and not self.indexed:  # a list: slices, nothing per event
+            for start in range(0, len(events), CHUNK):
+                values = events[start:start + CHUNK]
+                self.position = start + len(values)
+                yield range(start, self.position), values, values
+            return
+        it = iter(events)
         start = 0
         while True:
             block: list[tuple[Any, ...]] = []
-            self.current = block
+            self.current = block  # kept until placed: an interrupt loses none of them
             if self.indexed:
                 for pair in it:
                     block.append(pair)
@@ -580,27 +590,32 @@ class _Chunks:
                 self.current = None
                 return
             start += len(block)
-            indices = [p[0] for p in block]
             values = [p[1] for p in block]
             # (index, event, original): what to report may differ from what is encoded
             originals = [p[-1] for p in block] if len(block[0]) == 3 else values
-            failures: list[FailedEvent] = []
-            try:
-                parts = (encode_list(values) if encode_list is not None
-                         else [encode(e) for e in values])
-            except ConversionError:  # find the bad ones; the others go on
-                parts, keep_i, keep_o = [], [], []
-                for i, e, o in zip(indices, values, originals, strict=True):
-                    try:
-                        parts.append(encode(e))
-                    except ConversionError as exc:
-                        failures.append(FailedEvent(i, o, f"not sent: {exc}"))
-                    else:
-                        keep_i.append(i)
-                        keep_o.append(o)
-                indices, originals = keep_i, keep_o
             self.position = block[-1][0] + 1
-            yield indices, parts, originals, failures
+            yield [p[0] for p in block], values, originals
+
+    def _encode(self, indices: Sequence[int], values: Sequence[Any], originals: Sequence[Any]
+                ) -> tuple[Sequence[int], list[bytes], Sequence[Any], list[FailedEvent]]:
+        """Encode a chunk; events that cannot be encoded become failures, the rest go on."""
+        encode_list = getattr(self.encoder, "encode_list", None)
+        try:
+            if encode_list is not None:
+                return indices, encode_list(values), originals, []
+            return indices, [self.encoder.encode(e) for e in values], originals, []
+        except ConversionError:
+            pass
+        parts, keep_i, keep_o, failures = [], [], [], []
+        for i, e, o in zip(indices, values, originals, strict=True):
+            try:
+                parts.append(self.encoder.encode(e))
+            except ConversionError as exc:
+                failures.append(FailedEvent(i, o, f"not sent: {exc}"))
+            else:
+                keep_i.append(i)
+                keep_o.append(o)
+        return keep_i, parts, keep_o, failures
 
 
 def _drop_oversize(indices: Sequence[int], parts: list[bytes], originals: Sequence[Any]
