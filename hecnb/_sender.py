@@ -671,11 +671,14 @@ def _precheck(events: Sequence[Any]) -> None:
     from ._payload import IngestPayload
 
     ok = (dict, str, bytes, bytearray, IngestPayload)
-    for i, evt in enumerate(events):
-        if not isinstance(evt, ok) and not hasattr(evt, "keys"):
-            raise ConversionError(
-                f"event {i} is a {type(evt).__name__}: events must be dicts, strings or "
-                "IngestPayload objects. Nothing was sent.", row=i)
+    bad = {t for t in set(map(type, events))  # one look per type, not per event
+           if not issubclass(t, ok) and not hasattr(t, "keys")}
+    if not bad:
+        return
+    i = next(i for i, evt in enumerate(events) if type(evt) in bad)
+    raise ConversionError(
+        f"event {i} is a {type(events[i]).__name__}: events must be dicts, strings or "
+        "IngestPayload objects. Nothing was sent.", row=i)
 
 
 def _progress(show: bool | None, total: int | None) -> Any:
