@@ -278,3 +278,27 @@ def test_two_instances_share_nothing() -> None:
     assert a.session_manager is not b.session_manager
     assert a.ingest_config is not b.ingest_config
     assert a.sessions != b.sessions
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_inlined_list_encoding_equals_the_per_event_rules(raw: bool) -> None:
+    """encode_list inlines the common envelopes for speed: it must not drift from encode."""
+    from hecnb._payload import JsonEventEncoder
+
+    enc = JsonEventEncoder(timeunit="milliseconds", raw=raw)
+    cases = [
+        {"a": 1}, {"host": "h", "m": "x"}, {"host": None, "m": "x"},
+        {"host": "h", "fields": {"#t": 1}, "m": "x"}, {"fields": {}, "m": 1},
+        {"custom": {"k": "v"}, "m": 1}, {"custom": 3}, {"timestamp": 5, "a": 1},
+        {"timeunit": "seconds", "a": 1}, {"timestamp": 0, "host": "h"},
+        {"event": {"a": 1}, "fields": {"#x": 2}}, '{"s": 1}', "plain text",
+    ]
+
+    def norm(b: bytes) -> dict:
+        obj = orjson.loads(b) if not raw or b.startswith(b"{") else {"line": b}
+        event = obj.get("event") if isinstance(obj, dict) else None
+        if isinstance(event, dict) and event.get("timestamp", 0) > 10**9:
+            event["timestamp"] = "now"
+        return obj
+
+    assert [norm(b) for b in enc.encode_list(cases)] == [norm(enc.encode(e)) for e in cases]
