@@ -44,7 +44,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_SOURCES = ("env", "keyring")
 #: Fields a profile file must never hold: loading refuses a file that has one.
-_SECRET_FIELDS = frozenset({"api_key", "key", "ingest_key", "token", "password", "secret"})
+#: Names under which a key could be written; never stored in a profile, never a magic argument.
+SECRET_FIELDS = frozenset({"api_key", "apikey", "key", "ingest_key", "token", "password",
+                           "secret"})
 
 
 def config_dir(environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
@@ -243,7 +245,7 @@ class ConnectionSettings:
         """Settings from a profile's fields; a file holding a key is refused."""
         if not isinstance(data, Mapping):
             raise ConfigError("A profile must be a JSON object.")
-        secret = sorted(_SECRET_FIELDS & {str(k).lower() for k in data})
+        secret = sorted(SECRET_FIELDS & {str(k).lower() for k in data})
         if secret:
             raise ConfigError(f"The profile holds a secret field ({', '.join(secret)}): remove "
                               "it, the key belongs in the keyring or an environment variable.")

@@ -48,7 +48,7 @@ from ._config import REGIONS, normalize_format, normalize_region, normalize_time
 from ._errors import ConfigError, HecError
 from ._formats import encode
 from ._hec import HEC
-from ._profiles import load_profile
+from ._profiles import SECRET_FIELDS, load_profile
 from .emulator import Emulator
 
 __all__ = [
@@ -84,8 +84,6 @@ CONFIG_FIELDS: dict[str, str] = {
     "emulator": "on: start a local emulator and send to it; off: stop it",
     "profile": "load a profile saved from the config panel",
 }
-_SECRET_FIELDS = frozenset({"key", "api_key", "apikey", "ingest_key", "token", "password",
-                            "secret"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -130,7 +128,7 @@ def parse_assignments(line: str) -> dict[str, str]:
     """
     tokens = arg_split(line.strip(), posix=True) if line.strip() else []
     names = {t.partition("=")[0].strip().lower().replace("-", "_") for t in tokens}
-    if names & _SECRET_FIELDS:
+    if names & SECRET_FIELDS:
         raise UsageError(KEY_REFUSED)
     settings: dict[str, str] = {}
     for token in tokens:
