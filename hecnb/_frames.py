@@ -26,7 +26,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -615,18 +615,7 @@ class XmlDialect(Dialect):
         return blob.replace(b"null", b"")
 
     def strings(self, values: list[str]) -> list[bytes]:
-        if not values:
-            return []
-        text = "\x00".join(values)
-        if text.count("\x00") != len(values) - 1:  # a value holds NUL: escape one by one
-            return [_xml_text(v) for v in values]
-        try:
-            blob = _xml_escape(text, _XML_ILLEGAL_NO_NUL).encode("utf-8")
-        except UnicodeEncodeError:
-            for v in values:
-                _surrogate_check(v)
-            raise
-        return blob.split(b"\x00")
+        return _escape_all(values, lambda t: _xml_escape(t, _XML_ILLEGAL_NO_NUL), _xml_text)
 
 
 class CsvDialect(Dialect):
@@ -655,18 +644,8 @@ class CsvDialect(Dialect):
         return blob.replace(b"null", b"")
 
     def strings(self, values: list[str]) -> list[bytes]:
-        if not values:
-            return []
-        text = "\x00".join(values)
-        if text.count("\x00") != len(values) - 1:
-            return [_csv_text(v)[1:-1] for v in values]
-        try:
-            blob = text.replace('"', '""').encode("utf-8")
-        except UnicodeEncodeError:
-            for v in values:
-                _surrogate_check(v)
-            raise
-        return blob.split(b"\x00")
+        return _escape_all(values, lambda t: t.replace('"', '""'),
+                           lambda v: _csv_text(v)[1:-1])
 
     @staticmethod
     def header(names: list[str]) -> bytes:
@@ -1207,6 +1186,25 @@ class FramePlan:
             else:
                 shown = labels.tolist()
             yield start, self.rows(start, stop), shown
+
+
+def _escape_all(values: list[str], escape: Callable[[str], str],
+                one: Callable[[str], bytes]) -> list[bytes]:
+    """Escape many strings with one call: joined by NUL, escaped, encoded and split again. A
+    value holding NUL itself is escaped one by one (``one``). Lone surrogates raise TypeError
+    naming the value."""
+    if not values:
+        return []
+    text = "\x00".join(values)
+    if text.count("\x00") != len(values) - 1:
+        return [one(v) for v in values]
+    try:
+        blob = escape(text).encode("utf-8")
+    except UnicodeEncodeError:
+        for v in values:
+            _surrogate_check(v)
+        raise
+    return blob.split(b"\x00")
 
 
 def _float_pieces(arr: np.ndarray, m: _Member, missing: bytes, dialect: Dialect) -> list[bytes]:
