@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import gzip
 import logging
 import os
 import re
 import time
 import warnings
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,10 +16,13 @@ from typing import Any
 import httpx
 
 from . import __version__
+from ._compress import GZIP_ERRORS, gzip_reader
 from ._config import (
     CONTENT_TYPES,
     DEFAULT_BATCH_MAX_BYTES,
+    DEFAULT_MAX_IN_FLIGHT,
     MAX_EVENT_BYTES,
+    MAX_IN_FLIGHT,
     MAX_THREADS,
     IngestConfig,
     default_thread_count,
@@ -41,7 +42,7 @@ _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
     "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
     "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
-    "allow_insecure_http", "backoff_base", "backoff_max", "transport",
+    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "transport",
 )
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
 
@@ -79,15 +80,18 @@ class LogFacility:
 
 
 class SessionManager:
-    """Holds the sending engine: its thread count, retry count and the pooled HTTP client.
+    """Holds the sending engine: its thread count, retry count and the pooled HTTP clients.
 
-    FalconPy keeps a list of ``requests`` sessions here; hecnb keeps one ``httpx.Client``
-    connection pool shared by the worker threads, shown by ``sessions``.
+    FalconPy keeps a list of ``requests`` sessions here; hecnb keeps one ``httpx.AsyncClient``
+    connection pool (up to ``max_in_flight`` connections) driven by one event-loop thread,
+    plus a plain ``httpx.Client`` for connection checks; ``sessions`` lists those open.
     """
 
     def __init__(self, thread_count: int | None = None, retry_count: int = 3, *,
                  backoff_base: float = 0.25, backoff_max: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+                 transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
+                 ) -> None:
         threads = default_thread_count() if thread_count is None else thread_count
         for name, value in (("backoff_base", backoff_base), ("backoff_max", backoff_max)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
@@ -96,6 +100,8 @@ class SessionManager:
                                   f"got {value!r}.")
         self.engine = Engine(
             thread_count=_check_count("thread_count", threads, minimum=1, maximum=MAX_THREADS),
+            max_in_flight=_check_count("max_in_flight", max_in_flight, minimum=1,
+                                       maximum=MAX_IN_FLIGHT),
             retry=RetryPolicy(retries=_check_count("retry_count", retry_count, minimum=0,
                                                    maximum=100),
                               base=float(backoff_base), cap=float(backoff_max)),
@@ -104,13 +110,23 @@ class SessionManager:
 
     @property
     def thread_count(self) -> int:
-        """Worker threads (and pooled connections) per send."""
+        """Worker threads per send: they assemble and gzip request bodies."""
         return self.engine.thread_count
 
     @thread_count.setter
     def thread_count(self, value: int) -> None:
         self.engine.thread_count = _check_count("thread_count", value, minimum=1,
                                                 maximum=MAX_THREADS)
+
+    @property
+    def max_in_flight(self) -> int:
+        """Requests in flight at once (pooled connections); hides the round trip's latency."""
+        return self.engine.max_in_flight
+
+    @max_in_flight.setter
+    def max_in_flight(self, value: int) -> None:
+        self.engine.max_in_flight = _check_count("max_in_flight", value, minimum=1,
+                                                 maximum=MAX_IN_FLIGHT)
 
     @property
     def retry_count(self) -> int:
@@ -124,7 +140,7 @@ class SessionManager:
                                         self.engine.retry.retry_after_cap)
 
     @property
-    def sessions(self) -> list[httpx.Client]:
+    def sessions(self) -> list[httpx.Client | httpx.AsyncClient]:
         """The HTTP clients in use."""
         return self.engine.clients
 
@@ -198,7 +214,8 @@ class HEC:
         allow_insecure_http: bool = False,
         backoff_base: float = 0.25,
         backoff_max: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -225,7 +242,7 @@ class HEC:
                 HecInsecureWarning, stacklevel=2)
         self.session_manager = SessionManager(thread_count, retry_count,
                                               backoff_base=backoff_base, backoff_max=backoff_max,
-                                              transport=transport)
+                                              max_in_flight=max_in_flight, transport=transport)
         self.log_facility = LogFacility(
             logging.getLogger("hecnb") if debug else None, None, sanitize_log)
         if debug:
@@ -737,12 +754,13 @@ class HEC:
         self._session_manager = value
 
     @property
-    def sessions(self) -> list[httpx.Client]:
-        """The HTTP clients in use (one pooled client)."""
+    def sessions(self) -> list[httpx.Client | httpx.AsyncClient]:
+        """The HTTP clients in use: the sending pool, and a plain client once a connection
+        check ran."""
         return self.session_manager.sessions
 
     @sessions.setter
-    def sessions(self, value: list[httpx.Client]) -> None:
+    def sessions(self, value: list[httpx.Client | httpx.AsyncClient]) -> None:
         if value:
             raise ConfigError("sessions can only be cleared (set to []); hecnb manages its pool.")
         self.session_manager.close()
@@ -758,12 +776,21 @@ class HEC:
 
     @property
     def thread_count(self) -> int:
-        """Worker threads per send."""
+        """Worker threads per send (they assemble and gzip request bodies)."""
         return self.session_manager.thread_count
 
     @thread_count.setter
     def thread_count(self, value: int) -> None:
         self.session_manager.thread_count = value
+
+    @property
+    def max_in_flight(self) -> int:
+        """Requests in flight at once (hecnb's own keyword; FalconPy has none)."""
+        return self.session_manager.max_in_flight
+
+    @max_in_flight.setter
+    def max_in_flight(self, value: int) -> None:
+        self.session_manager.max_in_flight = value
 
     @property
     def auth_scheme(self) -> str:
@@ -848,7 +875,7 @@ def _open_event_file(path: str) -> tuple[Any, bool]:
         raise EventFileError(f"Event file {path!r} is empty: nothing to send.")
     handle.seek(0)
     if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb"), True
+        return gzip_reader(handle), True
     return handle, False
 
 
@@ -934,7 +961,7 @@ class _RawFileChunks:
                 if lines:
                     yield indices, lines, lines
             self.exhausted = True
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        except GZIP_ERRORS as exc:
             self.exhausted = True
             self.problems.append(f"{self.path} is truncated or corrupt after line "
                                  f"{self.lines_read} ({exc}); the lines before it were sent")
@@ -1056,7 +1083,7 @@ class _FileEvents:
                     continue
                 yield index, obj, decoded  # report the line as it was, keep no dict around
             self.exhausted = True
-        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        except GZIP_ERRORS as exc:
             self.exhausted = True
             self.problems.append(f"{self.path} is truncated or corrupt after line "
                                  f"{self.lines_read} ({exc}); the lines before it were sent")

@@ -66,6 +66,7 @@ class SendReport:
     bytes_sent: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
+    in_flight_peak: int = 0  # the most requests that were in flight at once
     errors: list[str] = field(default_factory=list)
     unread: tuple[str, int] | None = None  # (file, first line index not read) after an interrupt
     encoder: Any = field(default=None, repr=False, compare=False)
@@ -97,9 +98,10 @@ class SendReport:
 
     @property
     def possible_duplicates(self) -> int:
-        """Events acknowledged after a retry whose earlier answer was lost: the collector may
-        hold them twice (delivery is at least once)."""
-        return sum(b.events for b in self.batches if b.ok and b.ambiguous)
+        """Extra copies the collector may hold: for each request acknowledged after retries
+        whose earlier answers were lost, its events once per lost answer (delivery is at least
+        once, never at most once)."""
+        return sum(b.events * b.ambiguous for b in self.batches if b.ok)
 
     @property
     def events_per_s(self) -> float:
@@ -146,6 +148,7 @@ class SendReport:
         self.bytes_raw += other.bytes_raw
         self.bytes_sent += other.bytes_sent
         self.elapsed += other.elapsed
+        self.in_flight_peak = max(self.in_flight_peak, other.in_flight_peak)
         self.errors.extend(other.errors)
         self.interrupted = self.interrupted or other.interrupted
         self.unread = other.unread or self.unread

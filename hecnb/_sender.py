@@ -12,35 +12,36 @@ server anyway, so delivery is at least once, never at most once.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import contextlib
-import gzip
 import logging
 import random
 import signal
-import socket
 import ssl
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpcore
 import httpx
 
+from ._aio import LoopThread, ThreadedTransport
 from ._batching import Batch, Batcher
-from ._config import MAX_EVENT_BYTES, IngestConfig
+from ._compress import gzip_compress
+from ._config import DEFAULT_MAX_IN_FLIGHT, MAX_EVENT_BYTES, IngestConfig
 from ._errors import ConversionError
 from ._report import BatchResult, FailedEvent, SendReport
 from ._retry import RetryPolicy, is_transient, parse_retry_after
+from ._window import Window
 
 __all__ = ["Encoder", "Engine", "Outcome", "describe_status", "describe_transport_error"]
 
 USER_AGENT = "hecnb/0.1 (+httpx)"
 INTERRUPTED = "interrupted before the collector confirmed it"
+INLINE_BODY_BYTES = 64 * 1024  # smaller bodies are compressed on the loop, not handed over
 NOT_SENT = "interrupted before it was sent"
 
 
@@ -111,45 +112,6 @@ def describe_transport_error(exc: BaseException, url: str, timeout: float) -> st
     return f"network error talking to {host}: {type(exc).__name__}: {exc}"
 
 
-class _AbortableBackend(httpcore.NetworkBackend):
-    """httpcore's sync network backend, remembering its sockets so an interrupt can cut them.
-
-    Closing a pool does not wake a thread blocked reading an answer; shutting the socket down
-    does, so a Ctrl-C ends requests in flight at once instead of after ``ingest_timeout``.
-    """
-
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self._lock = threading.Lock()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        sock = stream.get_extra_info("socket")
-        if sock is not None:
-            with self._lock:
-                self._sockets.add(sock)
-        return stream
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None
-                            ) -> httpcore.NetworkStream:
-        return self._inner.connect_unix_socket(path, timeout, socket_options)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-    def abort(self) -> None:
-        """Shut every open socket down (wakes blocked reads and writes)."""
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
 @dataclass
 class Outcome:
     """One finished request: its result and the events it carried."""
@@ -161,20 +123,27 @@ class Outcome:
 
 
 class Engine:
-    """Sends events for one HEC instance. Holds the HTTP client; knows nothing of notebooks."""
+    """Sends events for one HEC instance. Holds the HTTP clients; knows nothing of notebooks.
+
+    ``thread_count`` worker threads assemble and gzip request bodies (zlib releases the GIL);
+    one event-loop thread (``hecnb-io``) keeps up to ``max_in_flight`` requests going at once
+    over an ``httpx.AsyncClient`` pool, so a slow round trip does not idle the CPUs.
+    """
 
     def __init__(
         self,
         *,
         thread_count: int,
         retry: RetryPolicy,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         compress_level: int = 1,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
         log: Callable[[str], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.thread_count = thread_count
+        self.max_in_flight = max_in_flight
         self.retry = retry
         self.compress_level = compress_level
         self._transport = transport
@@ -183,111 +152,191 @@ class Engine:
         self._rng = rng or random.Random()
         self._client: httpx.Client | None = None
         self._client_key: tuple[Any, ...] | None = None
+        self._io: LoopThread | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._backend = _AbortableBackend()
         self.last_report: SendReport | None = None
         self.last_placed = 0  # input position the last run had reached
         self._interrupted = False
 
-    # -- client ------------------------------------------------------------------------------
+    # -- clients -----------------------------------------------------------------------------
     def client(self, config: IngestConfig) -> httpx.Client:
-        """The pooled client for this configuration (made again if TLS or pool size changed)."""
-        key = (id(config.verify), config.verify, self.thread_count)
+        """A synchronous client for single requests (connection checks)."""
+        key = (id(config.verify), config.verify)
         with self._lock:
             if self._client is None or self._client.is_closed or self._client_key != key:
                 if self._client is not None:
                     self._client.close()
-                limits = httpx.Limits(max_connections=self.thread_count,
-                                      max_keepalive_connections=self.thread_count,
-                                      keepalive_expiry=30.0)
                 transport = self._transport
-                if transport is None:
-                    transport = httpx.HTTPTransport(verify=config.verify, limits=limits)
-                    pool = getattr(transport, "_pool", None)
-                    if hasattr(pool, "_network_backend"):  # httpcore's pool: make it abortable
-                        pool._network_backend = self._backend  # type: ignore[union-attr]
-                self._client = httpx.Client(transport=transport, limits=limits,
+                if transport is not None and not isinstance(transport, httpx.BaseTransport):
+                    transport = None  # an async-only transport: fall back to a plain one
+                self._client = httpx.Client(transport=transport, verify=config.verify,
                                             headers={"User-Agent": USER_AGENT},
                                             follow_redirects=False, trust_env=True)
                 self._client_key = key
             return self._client
 
+    def _loop(self) -> LoopThread:
+        """The event-loop thread, started on first use and kept until ``close``."""
+        with self._lock:
+            if self._io is None or not self._io.alive:
+                self._io = LoopThread()
+            return self._io
+
+    async def _async_client(self, config: IngestConfig) -> httpx.AsyncClient:
+        """The pooled async client for this configuration (runs on the loop)."""
+        io = self._io
+        assert io is not None
+        key = (id(config.verify), config.verify, self.max_in_flight)
+        client = io.client
+        if client is None or client.is_closed or io.client_key != key:
+            if client is not None:
+                await client.aclose()
+            limits = httpx.Limits(max_connections=self.max_in_flight,
+                                  max_keepalive_connections=self.max_in_flight,
+                                  keepalive_expiry=30.0)
+            transport: httpx.AsyncBaseTransport | None = None
+            if isinstance(self._transport, httpx.AsyncBaseTransport):
+                transport = self._transport
+            elif self._transport is not None:
+                transport = ThreadedTransport(self._transport)
+            client = httpx.AsyncClient(transport=transport, verify=config.verify, limits=limits,
+                                       headers={"User-Agent": USER_AGENT},
+                                       follow_redirects=False, trust_env=True)
+            io.client, io.client_key = client, key
+        return client
+
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools and stop the event-loop thread."""
         with self._lock:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            io, self._io = self._io, None
+        if io is not None:
+            io.close()
 
     @property
-    def clients(self) -> list[httpx.Client]:
-        """The HTTP clients in use (one, once a request has been made)."""
-        c = self._client
-        return [c] if c is not None and not c.is_closed else []
+    def clients(self) -> list[httpx.Client | httpx.AsyncClient]:
+        """The HTTP clients in use (none before the first request)."""
+        found: list[httpx.Client | httpx.AsyncClient] = []
+        if self._client is not None and not self._client.is_closed:
+            found.append(self._client)
+        io = self._io
+        if io is not None and io.client is not None and not io.client.is_closed:
+            found.append(io.client)
+        return found
 
     # -- one request -------------------------------------------------------------------------
-    def _wait(self, seconds: float) -> bool:
-        """Sleep between attempts; True when the send was interrupted meanwhile."""
+    async def _wait(self, seconds: float) -> bool:
+        """Sleep between attempts; True when the send was stopped meanwhile."""
         if self._sleep is not None:
             self._sleep(seconds)
             return self._stop.is_set()
-        return self._stop.wait(seconds)
+        end = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            await asyncio.sleep(min(left, 0.1))  # Engine.stop() from a thread ends it soon
+        return True
 
-    def post(self, batch: Batch, config: IngestConfig, url: str,
-             headers: dict[str, str]) -> Outcome:
-        """POST one batch with retries; never raises for HTTP or network trouble."""
-        t0 = time.perf_counter()
+    def _body(self, batch: Batch, compress: bool) -> tuple[bytes, int]:
+        """``(request body, uncompressed length)``: assembled and, if asked, gzip-compressed."""
         body = batch.body()
         raw_len = len(body)
-        if config.compress:
-            body = gzip.compress(body, compresslevel=self.compress_level, mtime=0)
-            headers = {**headers, "Content-Encoding": "gzip"}
-        client = self.client(config)
-        timeout = config.ingest_timeout
+        if compress:
+            body = gzip_compress(body, self.compress_level)
+        return body, raw_len
+
+    async def _post(self, batch: Batch, config: IngestConfig, url: str,
+                    headers: dict[str, str], pool: cf.Executor | None,
+                    window: Window) -> Outcome:
+        """POST one batch with retries; never raises for HTTP or network trouble.
+
+        The body is made on a worker thread (inline when small); a cancelled task (Ctrl-C)
+        becomes an outcome that says whether the request had gone out.
+        """
+        t0 = time.perf_counter()
+        body, raw_len = b"", 0
         attempts = 0
         ambiguous = 0
-        while True:
-            if self._stop.is_set():
-                return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len, body, t0)
-            attempts += 1
-            retry_after = None
-            invalid = None
-            try:
-                resp = client.post(url, content=body, headers=headers, timeout=timeout)
-            except httpx.TransportError as exc:  # the one place httpx errors are translated
-                status, hec_code, text = None, None, ""
-                reason = (INTERRUPTED if self._stop.is_set()
-                          else describe_transport_error(exc, url, timeout))
-                if _maybe_received(exc):
-                    ambiguous += 1
-                    reason += " (the collector may have received it)"
-            except RuntimeError as exc:  # the pool was closed by an interrupt
-                if not self._stop.is_set():
-                    raise
-                status, hec_code, text, reason = None, None, "", f"{INTERRUPTED} ({exc})"
+        in_request = False
+        if self._stop.is_set():
+            return self._outcome(batch, None, None, NOT_SENT, 0, 0, body, t0)
+        try:
+            if pool is None or batch.size < INLINE_BODY_BYTES:
+                body, raw_len = self._body(batch, config.compress)
             else:
-                status = resp.status_code
-                hec_code, text, invalid = _hec_answer(resp)
-                if status == 200:
-                    if self._log:
-                        self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: 200, "
-                                  f"RESPONSE: {resp.text[:200]}")
-                    return self._outcome(batch, 200, hec_code, text, attempts, raw_len, body, t0,
-                                         ambiguous)
-                reason = describe_status(status, hec_code, text)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-            if self._log:
-                self._log(f"BATCH {batch.seq}: attempt {attempts} failed: {reason}")
-            if not is_transient(status) or attempts > self.retry.retries or self._stop.is_set():
-                out = self._outcome(batch, status, hec_code, text, attempts, raw_len, body, t0,
-                                    ambiguous)
-                out.reason = reason
-                out.invalid_event = invalid if status == 400 else None
-                return out
-            if self._wait(self.retry.delay(attempts - 1, retry_after, self._rng)):
-                return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len, body, t0,
-                                     ambiguous)
+                loop = asyncio.get_running_loop()
+                body, raw_len = await loop.run_in_executor(pool, self._body, batch,
+                                                           config.compress)
+            if config.compress:
+                headers = {**headers, "Content-Encoding": "gzip"}
+            timeout = config.ingest_timeout
+            await window.acquire()
+            rtt: float | None = None  # a first attempt's round trip tunes the window
+            try:
+                client = await self._async_client(config)
+                while True:
+                        if self._stop.is_set():
+                            return self._outcome(batch, None, None,
+                                                 INTERRUPTED if attempts else NOT_SENT,
+                                                 attempts, raw_len, body, t0, ambiguous)
+                        attempts += 1
+                        retry_after = None
+                        invalid = None
+                        try:
+                            in_request = True
+                            sent_at = time.perf_counter()
+                            resp = await client.post(url, content=body, headers=headers,
+                                                     timeout=timeout)
+                        except httpx.TransportError as exc:  # where httpx errors are translated
+                            status, hec_code, text = None, None, ""
+                            reason = (INTERRUPTED if self._stop.is_set()
+                                      else describe_transport_error(exc, url, timeout))
+                            if _maybe_received(exc):
+                                ambiguous += 1
+                                reason += " (the collector may have received it)"
+                        else:
+                            status = resp.status_code
+                            hec_code, text, invalid = _hec_answer(resp)
+                            if status == 200:
+                                if attempts == 1:
+                                    rtt = time.perf_counter() - sent_at
+                                if self._log:
+                                    self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS "
+                                              f"CODE: 200, RESPONSE: {resp.text[:200]}")
+                                return self._outcome(batch, 200, hec_code, text, attempts, raw_len,
+                                                     body, t0, ambiguous)
+                            reason = describe_status(status, hec_code, text)
+                            retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                        finally:
+                            in_request = False
+                        if self._log:
+                            self._log(f"BATCH {batch.seq}: attempt {attempts} failed: {reason}")
+                        if (not is_transient(status) or attempts > self.retry.retries
+                                or self._stop.is_set()):
+                            out = self._outcome(batch, status, hec_code, text, attempts, raw_len,
+                                                body, t0, ambiguous)
+                            out.reason = reason
+                            out.invalid_event = invalid if status == 400 else None
+                            return out
+                        if await self._wait(self.retry.delay(attempts - 1, retry_after, self._rng)):
+                            return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len,
+                                                 body, t0, ambiguous)
+            finally:
+                window.release(rtt)
+        except (asyncio.CancelledError, RuntimeError) as exc:
+            # cancelled by an interrupt, or the worker pool was already shut down by one
+            if isinstance(exc, RuntimeError) and not self._stop.is_set():
+                raise
+            reason = INTERRUPTED if attempts else NOT_SENT
+            if in_request:
+                ambiguous += 1
+                reason += " (the collector may have received it)"
+            return self._outcome(batch, None, None, reason, attempts, raw_len, body, t0,
+                                 ambiguous)
 
     @staticmethod
     def _outcome(batch: Batch, status: int | None, hec_code: int | None, message: str,
@@ -298,16 +347,17 @@ class Engine:
                              ambiguous)
         return Outcome(result, batch, "" if status == 200 else message)
 
-    def deliver(self, batch: Batch, config: IngestConfig, url: str,
-                headers: dict[str, str]) -> list[Outcome]:
+    async def _deliver(self, batch: Batch, config: IngestConfig, url: str,
+                       headers: dict[str, str], pool: cf.Executor | None,
+                       window: Window) -> list[Outcome]:
         """POST a batch; split it on 413, and set aside an event the collector names as bad."""
         outcomes: list[Outcome] = []
         todo = [batch]
         while todo:
             b = todo.pop()
-            out = self.post(b, config, url, headers)
+            out = await self._post(b, config, url, headers, pool, window)
             status = out.result.status
-            if status == 413 and len(b) > 1:
+            if status == 413 and len(b) > 1 and not self._stop.is_set():
                 first, second = b.split()
                 todo += [second, first]
                 continue
@@ -361,7 +411,7 @@ class Engine:
         producer = _Chunks(events, encoder, indexed=indexed, encoded=encoded)
         bar = _progress(show_progress, total)
         pending: dict[cf.Future[list[Outcome]], Batch] = {}
-        limit = max(2, self.thread_count * 2)
+        window = Window(self.thread_count, self.max_in_flight)
         t0 = time.perf_counter()
         placed = 0  # input position reached: everything before it is in a batch or failed
         inbox: list[Outcome] = []  # finished outcomes not yet accounted
@@ -401,6 +451,16 @@ class Engine:
 
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
+        io = self._loop()
+
+        def submit(batch: Batch) -> None:
+            # batches alive at once: the window's worth in flight plus one being compressed per
+            # thread; this bounds memory for streams of any length
+            while len(pending) >= window.limit + self.thread_count:
+                collect()
+            fut = io.submit(self._deliver(batch, config, url, headers, executor, window))
+            pending[fut] = batch
+
         interrupted: BaseException | None = None
         previous_handler = self._catch_sigint()
         try:
@@ -415,16 +475,13 @@ class Engine:
                 producer.current = producer.current_chunk = None
                 placed = producer.position
                 while unsent:
-                    while len(pending) >= limit:
-                        collect()
-                    pending[executor.submit(self.deliver, unsent[0], config, url,
-                                            headers)] = unsent[0]
+                    submit(unsent[0])
                     del unsent[0]
                 self._check_interrupt()
             batch = batcher.flush()
             if batch is not None:
                 unsent.append(batch)
-                pending[executor.submit(self.deliver, batch, config, url, headers)] = batch
+                submit(batch)
                 del unsent[0]
             while pending:
                 collect()
@@ -451,6 +508,8 @@ class Engine:
             self._release_sigint(previous_handler)
             executor.shutdown(wait=True, cancel_futures=True)
             report.elapsed = time.perf_counter() - t0
+            report.in_flight_peak = window.most
+            self.last_window = window
             report.total = report.delivered + len(report.failed)
             report.failed.sort(key=_by_index)
             if bar is not None:
@@ -480,7 +539,9 @@ class Engine:
     def _on_sigint(self, signum: int, frame: Any) -> None:
         self._interrupted = True
         self._stop.set()
-        self._backend.abort()
+        io = self._io
+        if io is not None:
+            io.cancel_all()  # requests in flight end now, not after ingest_timeout
         with contextlib.suppress(ValueError, OSError):
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -499,22 +560,17 @@ class Engine:
                indexed: bool = False) -> None:
         """Stop quickly and put every unconfirmed event in the report."""
         self._stop.set()
-        running = []
+        io = self._io
+        if io is not None:
+            io.cancel_all()  # each task turns its cancellation into an outcome
         for fut, batch in list(pending.items()):
-            if fut.cancel():
-                _fail_all(report, batch, NOT_SENT)
-            else:
-                running.append(fut)
-        self._backend.abort()  # requests in flight end now, not after ingest_timeout
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-        for fut in running:
             try:
                 for out in fut.result(timeout=5):
                     account(out)
+            except cf.CancelledError:  # cancelled before its first step: never sent
+                _fail_all(report, batch, NOT_SENT)
             except BaseException:
-                _fail_all(report, pending[fut], INTERRUPTED)
+                _fail_all(report, batch, INTERRUPTED)
         rest = batcher.flush()
         if rest is not None:
             _fail_all(report, rest, NOT_SENT)

@@ -572,6 +572,7 @@ def test_events_is_a_snapshot_and_reset_clears(emu: Emulator, client: httpx.Clie
         "dropped": 0,
         "delayed": 0,
         "by_route": {"event": 0, "raw": 0},
+        "max_concurrent": 0,
     }
     post(client, emu.url, b'{"event":3}')
     assert emu.events == [{"event": 3}]
