@@ -174,6 +174,7 @@ class SendReport:
             "events_per_s": round(self.events_per_s, 1),
             "interrupted": self.interrupted,
             "possible_duplicates": self.possible_duplicates,
+            "in_flight_peak": self.in_flight_peak,
             "errors": list(self.errors),
             "unread": list(self.unread) if self.unread else None,
         }
@@ -210,7 +211,8 @@ class SendReport:
         rows = [
             ("Delivered", f"{self.delivered:,} of {self.total:,}"),
             ("Failed", f"{self.failed_count:,}"),
-            ("Requests", f"{self.requests:,} ({self.retries:,} retries)"),
+            ("Requests", f"{self.requests:,} ({self.retries:,} retries, at most "
+                         f"{self.in_flight_peak:,} at once)"),
             ("Possible duplicates", f"{self.possible_duplicates:,}"),
             ("Bytes", f"{_size(self.bytes_raw)} raw, {_size(self.bytes_sent)} sent"),
             ("Elapsed", f"{self.elapsed:.3f} s"),

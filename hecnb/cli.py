@@ -64,7 +64,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="json, yaml, xml or csv (default json)")
     s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds")
     s.add_argument("--retries", dest="retry_count", type=int, default=3)
-    s.add_argument("--threads", dest="thread_count", type=int, default=None)
+    s.add_argument("--threads", dest="thread_count", type=int, default=None,
+                   help="worker threads that compress (default: CPUs x 2)")
+    s.add_argument("--in-flight", dest="max_in_flight", type=int, default=16,
+                   help="most requests in flight at once (default 16; the window adapts "
+                        "below it)")
     s.add_argument("--batch-bytes", dest="batch_max_bytes", type=int, default=1024 * 1024)
     s.add_argument("--batch-events", dest="batch_max_events", type=int, default=None)
     s.add_argument("--no-compress", action="store_true", help="do not gzip requests")
@@ -169,7 +173,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     extra = {"ingest_format": args.ingest_format, "ingest_timeunit": args.ingest_timeunit,
              "retry_count": args.retry_count, "thread_count": args.thread_count,
-             "batch_max_bytes": args.batch_max_bytes, "batch_max_events": args.batch_max_events,
+             "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes, "batch_max_events": args.batch_max_events,
              "compress": not args.no_compress, "debug": args.debug}
     with _client(args, **extra) as hec:
         try:

@@ -356,6 +356,7 @@ def _extract(hec: HEC) -> dict[str, Any]:
         "allow_insecure_http": bool(getattr(cfg, "_allow_insecure_http", False)),
         "retry_count": hec.retry_count,
         "thread_count": hec.thread_count,
+        "max_in_flight": hec.max_in_flight,
         "backoff_base": engine.retry.base,
         "backoff_max": engine.retry.cap,
     }
