@@ -206,6 +206,18 @@ class Engine:
             io.client, io.client_key = client, key
         return client
 
+    async def _ready(self, config: IngestConfig) -> None:
+        """Make the pool and load the async stack before a send starts encoding.
+
+        Done while the calling thread waits: the same work under the first request would
+        contend for the GIL with the encoder, and imports and certificate loading (many small
+        GIL releases) would then take several times as long.
+        """
+        await self._async_client(config)
+        import anyio  # httpx's own dependency; its asyncio backend loads on first use
+
+        await anyio.sleep(0)
+
     def close(self) -> None:
         """Close the connection pools and stop the event-loop thread."""
         with self._lock:
@@ -452,6 +464,7 @@ class Engine:
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
         io = self._loop()
+        io.run(self._ready(config))
 
         def submit(batch: Batch) -> None:
             # batches alive at once: the window's worth in flight plus one being compressed per
