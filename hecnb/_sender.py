@@ -404,6 +404,7 @@ class Engine:
         numbers), or with ``encoded=True`` chunks ``(indices, event bytes, originals)`` already
         encoded (the DataFrame fast path; the encoder then only assembles bodies).
         """
+        self.last_report = None  # an early error must not leave the previous run's report
         url = url or config.target_url
         headers = config.headers()
         headers["Content-Type"] = encoder.content_type
@@ -464,7 +465,6 @@ class Engine:
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
         io = self._loop()
-        io.run(self._ready(config))
 
         def submit(batch: Batch) -> None:
             # batches alive at once: the window's worth in flight plus one being compressed per
@@ -477,6 +477,11 @@ class Engine:
         interrupted: BaseException | None = None
         previous_handler = self._catch_sigint()
         try:
+            try:
+                io.run(self._ready(config))
+            except cf.CancelledError:  # Ctrl-C while the pool was being made
+                self._check_interrupt()
+                raise
             for indices, parts, originals, failures in producer:
                 if failures:
                     fail_now(failures)

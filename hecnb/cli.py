@@ -173,7 +173,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     extra = {"ingest_format": args.ingest_format, "ingest_timeunit": args.ingest_timeunit,
              "retry_count": args.retry_count, "thread_count": args.thread_count,
-             "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes, "batch_max_events": args.batch_max_events,
+             "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes,
+             "batch_max_events": args.batch_max_events,
              "compress": not args.no_compress, "debug": args.debug}
     with _client(args, **extra) as hec:
         try:
