@@ -234,7 +234,11 @@ python benchmarks/suite.py          # writes this section and docs/img/benchmark
 
 Run on {s['date']}: {s['machine']}; {s['rounds']} rounds, medians. Every scenario is its own
 process under `/usr/bin/time -v` (peak RSS of the whole process); the emulators run in separate
-processes and keep no events. "events/s" is events over the seconds of the send call itself.
+processes and keep no events. "events/s" is events over the seconds of the send call itself
+(for hecnb that includes making its connection pool; the hand loop's time includes making its
+client too, and it sends byte for byte the bodies hecnb sends, uncompressed). The latency pair
+sends {s['n_lat']:,} events: the last round trip of a send cannot be hidden, and at
+{s['n_list']:,} events that one round trip alone would weigh several percent.
 
 ![throughput and memory](img/benchmarks.png)
 
