@@ -5,15 +5,16 @@ collector (or a machine) that is already saturated only gets slower when more re
 on it, each answer waiting behind the others. ``Window`` tells the two apart from round-trip
 times alone, like TCP Vegas and Netflix's gradient limiter: the fastest answer seen is the base;
 while the running round trip stays within ``GROW_BELOW`` times the base, the round trip itself
-is what limits, so the window opens (doubling per round trip at first, then one per round trip);
+is what limits, so the window opens (doubling per round trip at first, then one per round trip;
+only while it is all in use, so a slow producer does not open it for nothing);
 once the round trip passes ``SHRINK_ABOVE`` times the base, requests are queueing rather than
-travelling, so it closes by one per round trip. The window stays between ``floor``
-(``thread_count``, what FalconPy would have in flight) and ``cap`` (``max_in_flight``).
+travelling, so it closes towards the size that would bring the round trip back, within about
+one round trip. The window stays between ``floor`` (``thread_count``, what FalconPy would have
+in flight) and ``cap`` (``max_in_flight``).
 
-Measured on 2 cores against the emulator (docs/benchmarks.md): with no added latency 4 in
-flight beats 8 or 16 by about 6 %, and the window stays at 4; with 50 ms added, 12 to 16 in
-flight reach about 90 % of the zero-latency rate where 4 reach about half, and the window opens
-to 12 to 16.
+Measured on 2 cores against the emulator (``benchmarks/bench_window.py``, docs/benchmarks.md):
+with no added latency the adaptive window does as well as the best fixed size; with 50 ms added
+it opens to about 15 and reaches 88 % of the zero-latency rate, where 4 in flight reach 46 %.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Window:
         self.base_rtt = math.inf
         self.rtt: float | None = None
         self.slow_start = True
+        self.full = False  # the window was all used since the last answer (it is limiting)
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
@@ -48,15 +50,21 @@ class Window:
         """Requests allowed in flight now."""
         return int(self.size)
 
-    def observe(self, rtt: float) -> None:
-        """Adjust the window to one round-trip time (seconds) of a first-attempt answer."""
+    def observe(self, rtt: float, full: bool = True) -> None:
+        """Adjust the window to one round-trip time (seconds) of a first-attempt answer.
+
+        ``full`` says whether the window was all in use meanwhile: it only opens when it is
+        what limits (as TCP validates its window), so a slow producer does not grow it, and
+        with it the batches held in memory, for nothing.
+        """
         if not rtt > 0 or not math.isfinite(rtt):
             return
         self.base_rtt = min(self.base_rtt, rtt)
         self.rtt = rtt if self.rtt is None else (1 - SMOOTHING) * self.rtt + SMOOTHING * rtt
         stretch = self.rtt / self.base_rtt
         if stretch < GROW_BELOW:
-            self.size += 1.0 if self.slow_start else 1.0 / self.size
+            if full:
+                self.size += 1.0 if self.slow_start else 1.0 / self.size
         else:
             self.slow_start = False
             if stretch > SHRINK_ABOVE:
@@ -86,14 +94,18 @@ class Window:
 
     def release(self, rtt: float | None = None) -> None:
         """Give a place back; ``rtt`` (a first-attempt answer's round trip) tunes the window."""
+        full = self.full or bool(self._waiters)
+        self.full = False
         self.in_flight -= 1
         if rtt is not None:
-            self.observe(rtt)
+            self.observe(rtt, full)
         self._wake()
 
     def _take(self) -> None:
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
+        if self.in_flight >= self.limit:
+            self.full = True
 
     def _wake(self) -> None:
         """Hand free places to the waiters, oldest first."""

@@ -12,6 +12,8 @@ import asyncio
 import gc
 import gzip
 import threading
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -62,6 +64,15 @@ def test_the_window_never_passes_its_cap_or_floor() -> None:
     for _ in range(200):  # the round trip quadruples for good: back to the floor, fast
         w.observe(0.2)
     assert w.size == 6.0
+
+
+def test_a_window_that_is_not_all_used_does_not_open() -> None:
+    w = Window(floor=4, cap=64)
+    for _ in range(100):
+        w.observe(0.05, full=False)  # answers as fast as ever, but places were left free
+    assert w.size == 4.0
+    w.observe(0.05, full=True)
+    assert w.size == 5.0
 
 
 def test_nonsense_round_trips_are_ignored() -> None:
@@ -115,6 +126,25 @@ def test_requests_in_flight_exceed_the_thread_count_against_a_slow_collector() -
         assert report.in_flight_peak > 1  # one thread, yet several requests at once
         assert emu.stats["max_concurrent"] > 1
         assert len({e["event"]["id"] for e in emu.events}) == 3000
+
+
+def test_a_slow_producer_does_not_open_the_window() -> None:
+    # one batch every 20 ms (the sender reads 2,048 events at a time, one batch each here)
+    # and answers after 50 ms: about 3 in flight, under the floor of 8, so the window is
+    # never what limits and must not open (nor the batches held in memory with it)
+    def slow() -> Iterator[dict]:
+        for i in range(20 * 2048):
+            if i % 2048 == 0:
+                time.sleep(0.02)
+            yield {"id": i}
+
+    with Emulator(api_key=KEY, faults=Faults(delay=0.05)) as emu:
+        with HEC(api_key=KEY, ingest_url=emu.url, thread_count=8,
+                 batch_max_events=2048) as hec:
+            report = hec.send(slow())
+            window = hec.session_manager.engine.last_window
+        assert report.ok and report.delivered == 20 * 2048
+        assert window.size <= 10  # left alone it would open to max_in_flight (16)
 
 
 def test_max_in_flight_bounds_the_requests_at_the_collector() -> None:
