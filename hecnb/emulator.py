@@ -677,6 +677,9 @@ class Emulator:
         self._events: list[dict[str, Any]] = []  # turned into dicts, in arrival order
         self._epoch = 0  # bumped by reset(), so a reader never mixes old and new events
         self._read_lock = threading.Lock()  # one reader decodes at a time
+        # parsing holds the GIL: two requests parse at once (one inflates meanwhile), the rest
+        # wait their turn rather than thrash; many clients then cost no more than a few
+        self._parse_gate = threading.BoundedSemaphore(2)
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -867,7 +870,8 @@ class Emulator:
             self._authorize(h)
             body = self._read_body(h)
             self._inject_faults(run)
-            batch, decoded = self._decode(h, route, body)
+            with self._parse_gate:
+                batch, decoded = self._decode(h, route, body)
             self._store(route, batch)
             self._respond(h, 200, _SUCCESS, decoded=decoded)
         except _Reply as reply:
