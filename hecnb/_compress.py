@@ -1,7 +1,7 @@
 """gzip for request bodies: ISA-L (``isal``) when installed, else the standard library's zlib.
 
-ISA-L's level 1 compresses event data about five times faster than zlib's level 1 and a little
-smaller (measured in docs/benchmarks.md); the output is ordinary gzip either way, so the
+ISA-L's level 1 compresses event data about five times faster than zlib's level 1, to about
+the same size (measured in docs/benchmarks.md); the output is ordinary gzip either way, so the
 collector cannot tell which one made it.
 """
 
