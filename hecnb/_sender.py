@@ -450,8 +450,11 @@ class Engine:
         def collect() -> None:
             done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
             for fut in done:
-                inbox.extend(fut.result())
-                del pending[fut]
+                try:
+                    inbox.extend(fut.result())
+                except cf.CancelledError:  # Ctrl-C cancelled it before its first step
+                    _fail_all(report, pending[fut], NOT_SENT)
+                del pending[fut]  # (any other error leaves it for the abort to account)
             while inbox:
                 account(inbox[0])
                 del inbox[0]

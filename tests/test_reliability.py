@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -242,3 +243,31 @@ def test_cli_ctrl_c_writes_a_dead_letter_that_resend_completes(tmp_path: Path) -
                              timeout=60)
         assert res.returncode == 0, res.stderr
         assert set(received_ids(emu)) == set(range(30_000))
+
+
+def test_ctrl_c_just_after_batches_were_handed_out_still_raises_keyboardinterrupt(
+        emu: Emulator) -> None:
+    # the interrupt lands while the batches of the first chunk are queued on the event loop
+    # but have not run a step: they are cancelled unstarted, and must be reported "not sent"
+    # while KeyboardInterrupt (not a CancelledError) reaches the caller
+    hec = HEC(api_key=KEY, ingest_url=emu.url, thread_count=4, batch_max_events=256)
+    engine = hec.session_manager.engine
+
+    def events() -> Iterator[dict]:
+        for i in range(10 * 2048):
+            if i == 2048:  # the sender asks for the second chunk: Ctrl-C now
+                engine._on_sigint(signal.SIGINT, None)
+            yield {"id": i}
+
+    for _ in range(5):
+        with pytest.raises(KeyboardInterrupt):
+            hec.send(events())
+        report = hec.last_report
+        assert report.interrupted
+        assert report.delivered + report.failed_count == report.total
+        reasons = set(report.failure_reasons())
+        assert reasons <= {"interrupted before it was sent",
+                           "interrupted before the collector confirmed it",
+                           "interrupted before the collector confirmed it (the collector may "
+                           "have received it)"}, reasons
+    hec.close()
