@@ -692,7 +692,7 @@ class Emulator:
         self._delayed = 0
         self._by_route = {"event": 0, "raw": 0}
         self._active = getattr(self, "_active", 0)  # requests being handled now (kept by reset)
-        self._max_active = self._active
+        self._max_active = 0  # the most handled at once among requests started since
 
     # ---------------------------------------------------------------------------- lifecycle
 
