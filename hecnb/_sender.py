@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures as cf
 import contextlib
 import logging
+import os
 import random
 import signal
 import ssl
@@ -153,6 +154,7 @@ class Engine:
         self._client: httpx.Client | None = None
         self._client_key: tuple[Any, ...] | None = None
         self._io: LoopThread | None = None
+        self._contexts: dict[str, ssl.SSLContext] = {}  # per CA bundle path
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.last_report: SendReport | None = None
@@ -160,6 +162,20 @@ class Engine:
         self._interrupted = False
 
     # -- clients -----------------------------------------------------------------------------
+    def _verify(self, config: IngestConfig) -> Any:
+        """What the clients get for ``verify``: a CA bundle path becomes one SSL context (httpx
+        deprecates paths), made once and shared by both clients."""
+        verify = config.verify
+        if not isinstance(verify, (str, os.PathLike)):
+            return verify
+        path = os.fspath(verify)
+        cached = self._contexts.get(path)
+        if cached is None:
+            cached = (ssl.create_default_context(capath=path) if os.path.isdir(path)
+                      else ssl.create_default_context(cafile=path))
+            self._contexts[path] = cached
+        return cached
+
     def client(self, config: IngestConfig) -> httpx.Client:
         """A synchronous client for single requests (connection checks)."""
         key = (id(config.verify), config.verify)
@@ -170,7 +186,7 @@ class Engine:
                 transport = self._transport
                 if transport is not None and not isinstance(transport, httpx.BaseTransport):
                     transport = None  # an async-only transport: fall back to a plain one
-                self._client = httpx.Client(transport=transport, verify=config.verify,
+                self._client = httpx.Client(transport=transport, verify=self._verify(config),
                                             headers={"User-Agent": USER_AGENT},
                                             follow_redirects=False, trust_env=True)
                 self._client_key = key
@@ -200,7 +216,8 @@ class Engine:
                 transport = self._transport
             elif self._transport is not None:
                 transport = ThreadedTransport(self._transport)
-            client = httpx.AsyncClient(transport=transport, verify=config.verify, limits=limits,
+            client = httpx.AsyncClient(transport=transport, verify=self._verify(config),
+                                       limits=limits,
                                        headers={"User-Agent": USER_AGENT},
                                        follow_redirects=False, trust_env=True)
             io.client, io.client_key = client, key

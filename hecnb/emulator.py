@@ -33,6 +33,7 @@ import re
 import selectors
 import socket
 import socketserver
+import ssl
 import threading
 import time
 import zlib
@@ -586,6 +587,13 @@ class _Server(ThreadingHTTPServer):
     def _serve_connection(self, request: Any, client_address: Any) -> None:
         try:
             with contextlib.suppress(Exception):  # a client that went away is not our problem
+                tls = self.emulator._tls
+                if tls is not None:  # the handshake happens here, not in the accept loop
+                    plain = request
+                    request = tls.wrap_socket(plain, server_side=True)
+                    with self._track:
+                        self._connections.discard(plain)
+                        self._connections.add(request)
                 self.finish_request(request, client_address)
         finally:
             self.shutdown_request(request)
@@ -648,8 +656,13 @@ class Emulator:
         keep_events: bool = True,
         ndjson_path: str | os.PathLike[str] | None = None,
         faults: Faults | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._host, self._family = _loopback_host(host)
+        if tls is not None and not isinstance(tls, ssl.SSLContext):
+            raise TypeError(f"tls must be a server ssl.SSLContext or None, got "
+                            f"{type(tls).__name__}")
+        self._tls = tls
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
@@ -757,9 +770,9 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        """``http://host:port``."""
+        """``http://host:port`` (``https://`` when serving TLS)."""
         host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return f"{'https' if self._tls is not None else 'http'}://{host}:{self._port}"
 
     @property
     def url(self) -> str:
