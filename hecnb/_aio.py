@@ -15,7 +15,7 @@ import concurrent.futures as cf
 import contextlib
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
 
@@ -29,9 +29,10 @@ T = TypeVar("T")
 class LoopThread:
     """An asyncio loop running on its own daemon thread; coroutines are submitted to it.
 
-    ``submit`` returns a ``concurrent.futures.Future`` that always carries the coroutine's own
-    result: ``cancel_all`` cancels the tasks inside the loop, and the coroutines are written to
-    turn that into an outcome (an interrupted request is still reported, never lost).
+    ``submit`` returns a ``concurrent.futures.Future`` that carries the coroutine's own result:
+    ``cancel_all`` cancels the tasks inside the loop, and the coroutines are written to turn
+    that into an outcome (an interrupted request is still reported, never lost); a task
+    cancelled before it started gets the ``if_cancelled`` answer.
     """
 
     def __init__(self, name: str = "hecnb-io") -> None:
@@ -62,8 +63,14 @@ class LoopThread:
     def alive(self) -> bool:
         return self._thread.is_alive() and not self.loop.is_closed()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> cf.Future[T]:
-        """Run ``coro`` on the loop; its result (or exception) arrives in the returned future."""
+    def submit(self, coro: Coroutine[Any, Any, T],
+               if_cancelled: Callable[[], T] | None = None) -> cf.Future[T]:
+        """Run ``coro`` on the loop; its result (or exception) arrives in the returned future.
+
+        A task cancelled before its first step never runs the coroutine's own handling; with
+        ``if_cancelled`` the future then gets that function's result instead of
+        ``CancelledError``, so a caller has one kind of answer to deal with.
+        """
         fut: cf.Future[T] = cf.Future()
 
         def start() -> None:
@@ -72,7 +79,7 @@ class LoopThread:
                 return
             task = self.loop.create_task(coro)
             self._tasks.add(task)
-            task.add_done_callback(partial(self._done, fut))
+            task.add_done_callback(partial(self._done, fut, if_cancelled))
 
         try:
             self.loop.call_soon_threadsafe(start)
@@ -81,10 +88,14 @@ class LoopThread:
             raise
         return fut
 
-    def _done(self, fut: cf.Future[Any], task: asyncio.Task[Any]) -> None:
+    def _done(self, fut: cf.Future[Any], if_cancelled: Callable[[], Any] | None,
+              task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if task.cancelled():
-            fut.set_exception(cf.CancelledError())
+            if if_cancelled is not None:
+                fut.set_result(if_cancelled())
+            else:
+                fut.set_exception(cf.CancelledError())
         elif (exc := task.exception()) is not None:
             fut.set_exception(exc)
         else:

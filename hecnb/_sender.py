@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -123,6 +124,29 @@ class Outcome:
     invalid_event: int | None = None  # position the collector named as bad (400 code 6/12/13)
 
 
+@dataclass
+class _Send:
+    """What every request of one run shares."""
+
+    config: IngestConfig
+    url: str
+    headers: dict[str, str]
+    client: httpx.AsyncClient
+    pool: cf.Executor  # the worker threads that make bodies
+    window: Window
+
+
+@dataclass
+class _Attempts:
+    """How far one request got: enough to account for it when it is cancelled."""
+
+    body: bytes = b""
+    raw_len: int = 0
+    attempts: int = 0
+    ambiguous: int = 0
+    in_request: bool = False
+
+
 class Engine:
     """Sends events for one HEC instance. Holds the HTTP clients; knows nothing of notebooks.
 
@@ -158,6 +182,7 @@ class Engine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.last_report: SendReport | None = None
+        self.last_window: Window | None = None  # the last run's window (how it adapted)
         self.last_placed = 0  # input position the last run had reached
         self._interrupted = False
 
@@ -199,8 +224,14 @@ class Engine:
                 self._io = LoopThread()
             return self._io
 
-    async def _async_client(self, config: IngestConfig) -> httpx.AsyncClient:
-        """The pooled async client for this configuration (runs on the loop)."""
+    async def _ready(self, config: IngestConfig) -> httpx.AsyncClient:
+        """The pooled async client for this configuration, made (and the async stack loaded)
+        before a send starts encoding; runs on the loop.
+
+        Done while the calling thread waits: the same work under the first request would
+        contend for the GIL with the encoder, and imports and certificate loading (many small
+        GIL releases) would then take several times as long.
+        """
         io = self._io
         assert io is not None
         key = (id(config.verify), config.verify, self.max_in_flight)
@@ -217,23 +248,13 @@ class Engine:
             elif self._transport is not None:
                 transport = ThreadedTransport(self._transport)
             client = httpx.AsyncClient(transport=transport, verify=self._verify(config),
-                                       limits=limits,
-                                       headers={"User-Agent": USER_AGENT},
+                                       limits=limits, headers={"User-Agent": USER_AGENT},
                                        follow_redirects=False, trust_env=True)
             io.client, io.client_key = client, key
+            import anyio  # httpx's own dependency; its asyncio backend loads on first use
+
+            await anyio.sleep(0)
         return client
-
-    async def _ready(self, config: IngestConfig) -> None:
-        """Make the pool and load the async stack before a send starts encoding.
-
-        Done while the calling thread waits: the same work under the first request would
-        contend for the GIL with the encoder, and imports and certificate loading (many small
-        GIL releases) would then take several times as long.
-        """
-        await self._async_client(config)
-        import anyio  # httpx's own dependency; its asyncio backend loads on first use
-
-        await anyio.sleep(0)
 
     def close(self) -> None:
         """Close the connection pools and stop the event-loop thread."""
@@ -278,94 +299,92 @@ class Engine:
             body = gzip_compress(body, self.compress_level)
         return body, raw_len
 
-    async def _post(self, batch: Batch, config: IngestConfig, url: str,
-                    headers: dict[str, str], pool: cf.Executor | None,
-                    window: Window) -> Outcome:
+    async def _post(self, batch: Batch, send: _Send) -> Outcome:
         """POST one batch with retries; never raises for HTTP or network trouble.
 
         The body is made on a worker thread (inline when small); a cancelled task (Ctrl-C)
         becomes an outcome that says whether the request had gone out.
         """
         t0 = time.perf_counter()
-        body, raw_len = b"", 0
-        attempts = 0
-        ambiguous = 0
-        in_request = False
         if self._stop.is_set():
-            return self._outcome(batch, None, None, NOT_SENT, 0, 0, body, t0)
+            return self._outcome(batch, None, None, NOT_SENT, 0, 0, b"", t0)
+        state = _Attempts()
         try:
-            if pool is None or batch.size < INLINE_BODY_BYTES:
-                body, raw_len = self._body(batch, config.compress)
+            if batch.size < INLINE_BODY_BYTES:
+                state.body, state.raw_len = self._body(batch, send.config.compress)
             else:
-                loop = asyncio.get_running_loop()
-                body, raw_len = await loop.run_in_executor(pool, self._body, batch,
-                                                           config.compress)
-            if config.compress:
-                headers = {**headers, "Content-Encoding": "gzip"}
-            timeout = config.ingest_timeout
-            await window.acquire()
-            rtt: float | None = None  # a first attempt's round trip tunes the window
+                state.body, state.raw_len = await asyncio.get_running_loop().run_in_executor(
+                    send.pool, self._body, batch, send.config.compress)
+            await send.window.acquire()
+            rtt: float | None = None
             try:
-                client = await self._async_client(config)
-                while True:
-                        if self._stop.is_set():
-                            return self._outcome(batch, None, None,
-                                                 INTERRUPTED if attempts else NOT_SENT,
-                                                 attempts, raw_len, body, t0, ambiguous)
-                        attempts += 1
-                        retry_after = None
-                        invalid = None
-                        try:
-                            in_request = True
-                            sent_at = time.perf_counter()
-                            resp = await client.post(url, content=body, headers=headers,
-                                                     timeout=timeout)
-                        except httpx.TransportError as exc:  # where httpx errors are translated
-                            status, hec_code, text = None, None, ""
-                            reason = (INTERRUPTED if self._stop.is_set()
-                                      else describe_transport_error(exc, url, timeout))
-                            if _maybe_received(exc):
-                                ambiguous += 1
-                                reason += " (the collector may have received it)"
-                        else:
-                            status = resp.status_code
-                            hec_code, text, invalid = _hec_answer(resp)
-                            if status == 200:
-                                if attempts == 1:
-                                    rtt = time.perf_counter() - sent_at
-                                if self._log:
-                                    self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS "
-                                              f"CODE: 200, RESPONSE: {resp.text[:200]}")
-                                return self._outcome(batch, 200, hec_code, text, attempts, raw_len,
-                                                     body, t0, ambiguous)
-                            reason = describe_status(status, hec_code, text)
-                            retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                        finally:
-                            in_request = False
-                        if self._log:
-                            self._log(f"BATCH {batch.seq}: attempt {attempts} failed: {reason}")
-                        if (not is_transient(status) or attempts > self.retry.retries
-                                or self._stop.is_set()):
-                            out = self._outcome(batch, status, hec_code, text, attempts, raw_len,
-                                                body, t0, ambiguous)
-                            out.reason = reason
-                            out.invalid_event = invalid if status == 400 else None
-                            return out
-                        if await self._wait(self.retry.delay(attempts - 1, retry_after, self._rng)):
-                            return self._outcome(batch, None, None, INTERRUPTED, attempts, raw_len,
-                                                 body, t0, ambiguous)
+                out, rtt = await self._attempts(batch, send, state, t0)
+                return out
             finally:
-                window.release(rtt)
+                send.window.release(rtt)  # a first attempt's round trip tunes the window
         except (asyncio.CancelledError, RuntimeError) as exc:
             # cancelled by an interrupt, or the worker pool was already shut down by one
             if isinstance(exc, RuntimeError) and not self._stop.is_set():
                 raise
-            reason = INTERRUPTED if attempts else NOT_SENT
-            if in_request:
-                ambiguous += 1
+            reason = INTERRUPTED if state.attempts else NOT_SENT
+            if state.in_request:
+                state.ambiguous += 1
                 reason += " (the collector may have received it)"
-            return self._outcome(batch, None, None, reason, attempts, raw_len, body, t0,
-                                 ambiguous)
+            return self._outcome(batch, None, None, reason, state.attempts, state.raw_len,
+                                 state.body, t0, state.ambiguous)
+
+    async def _attempts(self, batch: Batch, send: _Send, state: _Attempts, t0: float
+                        ) -> tuple[Outcome, float | None]:
+        """The attempts of one request: ``(outcome, first attempt's round trip if it was 200)``.
+        ``state`` is kept up to date so that a cancellation can still be accounted."""
+        url, timeout, body = send.url, send.config.ingest_timeout, state.body
+        while True:
+            if self._stop.is_set():
+                return self._outcome(batch, None, None,
+                                     INTERRUPTED if state.attempts else NOT_SENT,
+                                     state.attempts, state.raw_len, body, t0,
+                                     state.ambiguous), None
+            state.attempts += 1
+            retry_after = None
+            invalid = None
+            state.in_request = True
+            sent_at = time.perf_counter()
+            try:
+                resp = await send.client.post(url, content=body, headers=send.headers,
+                                              timeout=timeout)
+            except httpx.TransportError as exc:  # the one place httpx errors are translated
+                status, hec_code, text = None, None, ""
+                reason = (INTERRUPTED if self._stop.is_set()
+                          else describe_transport_error(exc, url, timeout))
+                if _maybe_received(exc):
+                    state.ambiguous += 1
+                    reason += " (the collector may have received it)"
+            else:
+                status = resp.status_code
+                hec_code, text, invalid = _hec_answer(resp)
+                if status == 200:
+                    rtt = time.perf_counter() - sent_at if state.attempts == 1 else None
+                    if self._log:
+                        self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: 200, "
+                                  f"RESPONSE: {resp.text[:200]}")
+                    return self._outcome(batch, 200, hec_code, text, state.attempts,
+                                         state.raw_len, body, t0, state.ambiguous), rtt
+                reason = describe_status(status, hec_code, text)
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            finally:
+                state.in_request = False
+            if self._log:
+                self._log(f"BATCH {batch.seq}: attempt {state.attempts} failed: {reason}")
+            if (not is_transient(status) or state.attempts > self.retry.retries
+                    or self._stop.is_set()):
+                out = self._outcome(batch, status, hec_code, text, state.attempts,
+                                    state.raw_len, body, t0, state.ambiguous)
+                out.reason = reason
+                out.invalid_event = invalid if status == 400 else None
+                return out, None
+            if await self._wait(self.retry.delay(state.attempts - 1, retry_after, self._rng)):
+                return self._outcome(batch, None, None, INTERRUPTED, state.attempts,
+                                     state.raw_len, body, t0, state.ambiguous), None
 
     @staticmethod
     def _outcome(batch: Batch, status: int | None, hec_code: int | None, message: str,
@@ -376,15 +395,13 @@ class Engine:
                              ambiguous)
         return Outcome(result, batch, "" if status == 200 else message)
 
-    async def _deliver(self, batch: Batch, config: IngestConfig, url: str,
-                       headers: dict[str, str], pool: cf.Executor | None,
-                       window: Window) -> list[Outcome]:
+    async def _deliver(self, batch: Batch, send: _Send) -> list[Outcome]:
         """POST a batch; split it on 413, and set aside an event the collector names as bad."""
         outcomes: list[Outcome] = []
         todo = [batch]
         while todo:
             b = todo.pop()
-            out = await self._post(b, config, url, headers, pool, window)
+            out = await self._post(b, send)
             status = out.result.status
             if status == 413 and len(b) > 1 and not self._stop.is_set():
                 first, second = b.split()
@@ -425,6 +442,8 @@ class Engine:
         url = url or config.target_url
         headers = config.headers()
         headers["Content-Type"] = encoder.content_type
+        if config.compress:
+            headers["Content-Encoding"] = "gzip"
         report = SendReport(url=url, ingest_format=ingest_format or config.ingest_format,
                             raw=bool(getattr(encoder, "raw", config.raw_ingest)), encoder=encoder)
         if total is None and hasattr(events, "__len__"):
@@ -445,7 +464,7 @@ class Engine:
         t0 = time.perf_counter()
         placed = 0  # input position reached: everything before it is in a batch or failed
         inbox: list[Outcome] = []  # finished outcomes not yet accounted
-        unsent: list[Batch] = []  # closed batches waiting for a free worker
+        unsent: list[Batch] = []  # closed batches not yet handed to the event loop
 
         def account(out: Outcome) -> None:
             res = out.result
@@ -467,11 +486,8 @@ class Engine:
         def collect() -> None:
             done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
             for fut in done:
-                try:
-                    inbox.extend(fut.result())
-                except cf.CancelledError:  # Ctrl-C cancelled it before its first step
-                    _fail_all(report, pending[fut], NOT_SENT)
-                del pending[fut]  # (any other error leaves it for the abort to account)
+                inbox.extend(fut.result())  # an error leaves it pending, for the abort
+                del pending[fut]
             while inbox:
                 account(inbox[0])
                 del inbox[0]
@@ -485,23 +501,26 @@ class Engine:
         executor = cf.ThreadPoolExecutor(max_workers=self.thread_count,
                                          thread_name_prefix="hecnb-send")
         io = self._loop()
+        send: _Send | None = None
 
         def submit(batch: Batch) -> None:
             # batches alive at once: the window's worth in flight plus one being compressed per
             # thread; this bounds memory for streams of any length
             while len(pending) >= window.limit + self.thread_count:
                 collect()
-            fut = io.submit(self._deliver(batch, config, url, headers, executor, window))
+            assert send is not None
+            fut = io.submit(self._deliver(batch, send), if_cancelled=partial(_unsent, batch))
             pending[fut] = batch
 
         interrupted: BaseException | None = None
         previous_handler = self._catch_sigint()
         try:
             try:
-                io.run(self._ready(config))
+                client = io.run(self._ready(config))
             except cf.CancelledError:  # Ctrl-C while the pool was being made
                 self._check_interrupt()
                 raise
+            send = _Send(config, url, headers, client, executor, window)
             for indices, parts, originals, failures in producer:
                 if failures:
                     fail_now(failures)
@@ -605,8 +624,6 @@ class Engine:
             try:
                 for out in fut.result(timeout=5):
                     account(out)
-            except cf.CancelledError:  # cancelled before its first step: never sent
-                _fail_all(report, batch, NOT_SENT)
             except BaseException:
                 _fail_all(report, batch, INTERRUPTED)
         rest = batcher.flush()
@@ -710,6 +727,11 @@ class _Chunks:
                 keep_i.append(i)
                 keep_o.append(o)
         return keep_i, parts, keep_o, failures
+
+
+def _unsent(batch: Batch) -> list[Outcome]:
+    """The outcome of a batch whose task Ctrl-C cancelled before it started."""
+    return [Engine._outcome(batch, None, None, NOT_SENT, 0, 0, b"", time.perf_counter())]
 
 
 def _drop_oversize(indices: Sequence[int], parts: list[bytes], originals: Sequence[Any]
