@@ -88,8 +88,9 @@ class SendReport:
 
     @property
     def requests(self) -> int:
-        """Number of requests that ended (after retries), successful or not."""
-        return len(self.batches)
+        """Number of requests that ended (after retries), successful or not; a batch an
+        interrupt stopped before it went out is no request."""
+        return sum(1 for b in self.batches if b.attempts)
 
     @property
     def retries(self) -> int:
