@@ -178,7 +178,7 @@ class Engine:
         self._client: httpx.Client | None = None
         self._client_key: tuple[Any, ...] | None = None
         self._io: LoopThread | None = None
-        self._contexts: dict[str, ssl.SSLContext] = {}  # per CA bundle path
+        self._contexts: dict[str, ssl.SSLContext] = {}  # per CA bundle path ('' = default)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.last_report: SendReport | None = None
@@ -188,17 +188,25 @@ class Engine:
 
     # -- clients -----------------------------------------------------------------------------
     def _verify(self, config: IngestConfig) -> Any:
-        """What the clients get for ``verify``: a CA bundle path becomes one SSL context (httpx
-        deprecates paths), made once and shared by both clients."""
+        """What the clients get for ``verify``: one SSL context per setting, made once and
+        shared by both clients (loading a CA bundle takes ~20 ms); a CA bundle path becomes a
+        context here because httpx deprecates paths."""
         verify = config.verify
-        if not isinstance(verify, (str, os.PathLike)):
-            return verify
-        path = os.fspath(verify)
-        cached = self._contexts.get(path)
+        if verify is True:
+            key = ""
+        elif isinstance(verify, (str, os.PathLike)):
+            key = os.fspath(verify)
+        else:
+            return verify  # False, or the user's own SSLContext
+        cached = self._contexts.get(key)
         if cached is None:
-            cached = (ssl.create_default_context(capath=path) if os.path.isdir(path)
-                      else ssl.create_default_context(cafile=path))
-            self._contexts[path] = cached
+            if not key:
+                cached = httpx.create_ssl_context(verify=True, trust_env=True)
+            elif os.path.isdir(key):
+                cached = ssl.create_default_context(capath=key)
+            else:
+                cached = ssl.create_default_context(cafile=key)
+            self._contexts[key] = cached
         return cached
 
     def client(self, config: IngestConfig) -> httpx.Client:
