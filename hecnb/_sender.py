@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
@@ -130,7 +130,7 @@ class _Send:
 
     config: IngestConfig
     url: str
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # they carry the API key
     client: httpx.AsyncClient
     pool: cf.Executor  # the worker threads that make bodies
     window: Window
@@ -140,7 +140,7 @@ class _Send:
 class _Attempts:
     """How far one request got: enough to account for it when it is cancelled."""
 
-    body: bytes = b""
+    body: bytes = field(default=b"", repr=False)
     raw_len: int = 0
     attempts: int = 0
     ambiguous: int = 0

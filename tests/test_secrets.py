@@ -137,3 +137,26 @@ def test_tls_off_warns_once_per_client_not_per_request(tmp_path: Path) -> None:
     insecure = [w for w in caught if issubclass(w.category, HecInsecureWarning)]
     assert len(insecure) == 1
     assert HEC(api_key=SECRET, api_url_key="abc").verify is True
+
+
+def test_the_engines_per_run_state_shows_no_key() -> None:
+    # what every request of a run shares (headers included) may end up in a debugger or a
+    # traceback's repr: the key must not be in it
+    from hecnb._sender import _Send
+
+    emu = Emulator(api_key=SECRET).start()
+    hec = HEC(api_key=SECRET, ingest_url=emu.url)
+    engine = hec.session_manager.engine
+    seen: list[str] = []
+    original = engine._deliver
+
+    async def spy(batch, send):  # type: ignore[no-untyped-def]
+        assert isinstance(send, _Send)
+        seen.append(repr(send))
+        return await original(batch, send)
+
+    engine._deliver = spy  # type: ignore[method-assign]
+    assert hec.send_event_list([{"a": 1}]) == 1
+    hec.close()
+    emu.stop()
+    assert seen and all(SECRET not in text for text in seen)
