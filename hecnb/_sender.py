@@ -23,6 +23,7 @@ import ssl
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -223,6 +224,9 @@ class Engine:
                                             headers={"User-Agent": USER_AGENT},
                                             follow_redirects=False, trust_env=True)
                 self._client_key = key
+                # an HEC that is never closed still closes its sockets when collected (the
+                # event loop's pool does the same through LoopThread)
+                weakref.finalize(self, self._client.close)
             return self._client
 
     def _loop(self) -> LoopThread:
