@@ -108,7 +108,7 @@ def describe_transport_error(exc: BaseException, url: str, timeout: float) -> st
             or "[errno -5]" in text or "[errno 8]" in text):
         return (f"DNS: cannot resolve {host}; check the URL key and region (or the API URL) "
                 "and your DNS/proxy settings")
-    if "refused" in text:
+    if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
         return f"connection refused by {host}: nothing is listening at that address and port"
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
         return f"connection to {host} dropped before an answer arrived"
