@@ -6,7 +6,6 @@ import difflib
 import logging
 import os
 import re
-import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -83,8 +82,8 @@ class SessionManager:
     """Holds the sending engine: its thread count, retry count and the pooled HTTP clients.
 
     FalconPy keeps a list of ``requests`` sessions here; hecnb keeps one ``httpx.AsyncClient``
-    connection pool (up to ``max_in_flight`` connections) driven by one event-loop thread,
-    plus a plain ``httpx.Client`` for connection checks; ``sessions`` lists those open.
+    connection pool (up to ``max_in_flight`` connections) driven by one event-loop thread, used
+    by sends and connection checks alike; ``sessions`` lists it once it is open.
     """
 
     def __init__(self, thread_count: int | None = None, retry_count: int = 3, *,
@@ -140,8 +139,8 @@ class SessionManager:
                                         self.engine.retry.retry_after_cap)
 
     @property
-    def sessions(self) -> list[httpx.Client | httpx.AsyncClient]:
-        """The HTTP clients in use."""
+    def sessions(self) -> list[httpx.AsyncClient]:
+        """The HTTP client in use (one pool, once a request was made)."""
         return self.engine.clients
 
     def __len__(self) -> int:
@@ -534,18 +533,15 @@ class HEC:
         cfg = self.ingest_config
         url = cfg.target_url
         engine = self.session_manager.engine
-        client = engine.client(cfg)
         enc = self._encoder()
         body = enc.body([enc.encode(_TEST_EVENT)])
-        headers = dict(cfg.headers())
-        t0 = time.perf_counter()
         try:
-            resp = client.post(url, content=body, headers=headers, timeout=cfg.ingest_timeout)
+            resp, seconds = engine.request(cfg, url, body, cfg.headers())
         except httpx.TransportError as exc:
             reason = describe_transport_error(exc, url, cfg.ingest_timeout)
             self.track_result(0, reason)
             return ConnectionCheck(False, url, None, f"Cannot reach the collector: {reason}.")
-        latency = (time.perf_counter() - t0) * 1000
+        latency = seconds * 1000
         status = resp.status_code
         try:
             data = resp.json()
@@ -754,13 +750,12 @@ class HEC:
         self._session_manager = value
 
     @property
-    def sessions(self) -> list[httpx.Client | httpx.AsyncClient]:
-        """The HTTP clients in use: the sending pool, and a plain client once a connection
-        check ran."""
+    def sessions(self) -> list[httpx.AsyncClient]:
+        """The HTTP client in use: the connection pool, once a request was made."""
         return self.session_manager.sessions
 
     @sessions.setter
-    def sessions(self, value: list[httpx.Client | httpx.AsyncClient]) -> None:
+    def sessions(self, value: list[httpx.AsyncClient]) -> None:
         if value:
             raise ConfigError("sessions can only be cleared (set to []); hecnb manages its pool.")
         self.session_manager.close()

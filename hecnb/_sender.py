@@ -1,9 +1,13 @@
-"""The engine: encode -> batch -> (worker threads) gzip + POST with retries -> SendReport.
+"""The engine: encode -> batch -> (worker threads) gzip -> (event loop) POST with retries ->
+SendReport.
 
-One ``httpx.Client`` (a keep-alive connection pool) per engine, shared by the worker threads of
-each send. The calling thread encodes events and hands full batches to the workers, with at most
-``2 x thread_count`` batches in flight so that memory stays bounded for streams of any length. It
-also collects outcomes and updates the progress bar, so the bar is only touched from one thread.
+One ``httpx.AsyncClient`` (a keep-alive connection pool) per engine, driven by one event-loop
+thread (``_aio.LoopThread``) and kept from send to send. The calling thread encodes events and
+hands full batches to the loop; worker threads make the bodies; as many requests are in flight
+as the adaptive window (``_window.Window``) allows, and at most the window plus
+``thread_count`` batches exist at once, so memory stays bounded for streams of any length. The
+calling thread also collects outcomes and updates the progress bar, so the bar is only touched
+from one thread.
 
 Every event ends in exactly one place: ``delivered`` (a 200 answer for its request) or
 ``failed`` (with the reason). A request whose answer was lost may have been accepted by the
@@ -23,7 +27,6 @@ import ssl
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -176,8 +179,6 @@ class Engine:
         self._sleep = sleep
         self._log = log
         self._rng = rng or random.Random()
-        self._client: httpx.Client | None = None
-        self._client_key: tuple[Any, ...] | None = None
         self._io: LoopThread | None = None
         self._contexts: dict[str, ssl.SSLContext] = {}  # per CA bundle path ('' = default)
         self._lock = threading.Lock()
@@ -189,9 +190,9 @@ class Engine:
 
     # -- clients -----------------------------------------------------------------------------
     def _verify(self, config: IngestConfig) -> Any:
-        """What the clients get for ``verify``: one SSL context per setting, made once and
-        shared by both clients (loading a CA bundle takes ~20 ms); a CA bundle path becomes a
-        context here because httpx deprecates paths."""
+        """What the pool gets for ``verify``: one SSL context per setting, made once (loading
+        a CA bundle takes ~20 ms, and the pool is remade when settings change); a CA bundle
+        path becomes a context here because httpx deprecates paths."""
         verify = config.verify
         if verify is True:
             key = ""
@@ -209,25 +210,6 @@ class Engine:
                 cached = ssl.create_default_context(cafile=key)
             self._contexts[key] = cached
         return cached
-
-    def client(self, config: IngestConfig) -> httpx.Client:
-        """A synchronous client for single requests (connection checks)."""
-        key = (id(config.verify), config.verify)
-        with self._lock:
-            if self._client is None or self._client.is_closed or self._client_key != key:
-                if self._client is not None:
-                    self._client.close()
-                transport = self._transport
-                if transport is not None and not isinstance(transport, httpx.BaseTransport):
-                    transport = None  # an async-only transport: fall back to a plain one
-                self._client = httpx.Client(transport=transport, verify=self._verify(config),
-                                            headers={"User-Agent": USER_AGENT},
-                                            follow_redirects=False, trust_env=True)
-                self._client_key = key
-                # an HEC that is never closed still closes its sockets when collected (the
-                # event loop's pool does the same through LoopThread)
-                weakref.finalize(self, self._client.close)
-            return self._client
 
     def _loop(self) -> LoopThread:
         """The event-loop thread, started on first use and kept until ``close``."""
@@ -268,26 +250,35 @@ class Engine:
             await anyio.sleep(0)
         return client
 
+    def request(self, config: IngestConfig, url: str, body: bytes, headers: dict[str, str]
+                ) -> tuple[httpx.Response, float]:
+        """One POST on the send pool from the calling thread, no retries (connection checks):
+        ``(answer, seconds it took)``; raises ``httpx.TransportError`` when none came."""
+        io = self._loop()
+
+        async def post() -> tuple[httpx.Response, float]:
+            client = await self._ready(config)
+            t0 = time.perf_counter()
+            resp = await client.post(url, content=body, headers=headers,
+                                     timeout=config.ingest_timeout)
+            return resp, time.perf_counter() - t0
+
+        return io.run(post())
+
     def close(self) -> None:
-        """Close the connection pools and stop the event-loop thread."""
+        """Close the connection pool and stop the event-loop thread."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
             io, self._io = self._io, None
         if io is not None:
             io.close()
 
     @property
-    def clients(self) -> list[httpx.Client | httpx.AsyncClient]:
-        """The HTTP clients in use (none before the first request)."""
-        found: list[httpx.Client | httpx.AsyncClient] = []
-        if self._client is not None and not self._client.is_closed:
-            found.append(self._client)
+    def clients(self) -> list[httpx.AsyncClient]:
+        """The HTTP client in use (none before the first request)."""
         io = self._io
         if io is not None and io.client is not None and not io.client.is_closed:
-            found.append(io.client)
-        return found
+            return [io.client]
+        return []
 
     # -- one request -------------------------------------------------------------------------
     async def _wait(self, seconds: float) -> bool:
