@@ -73,6 +73,9 @@ _EVENT_PATH = re.compile(
     r"|^(?P<base2>/api/v1/ingest/hec)(?P<raw2>/raw)?$"
 )
 _URL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+#: A host name for ``ingest_base_url``: DNS labels joined by dots, with an optional port.
+_BASE_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _AUTH_SCHEMES = {"bearer": "Bearer", "splunk": "Splunk"}
 
 
@@ -319,10 +322,13 @@ class IngestConfig:
             self.ingest_region = value
         except ConfigError:
             host = str(value).strip().removeprefix("https://").rstrip("/")
-            if not host or "/" in host or " " in host:
+            if not _BASE_HOST.match(host):
+                # anything else could change which host the key goes to: 'a@b' is user 'a'
+                # at host 'b' once it is part of a URL
                 raise ConfigError(
                     f"ingest_base_url must be a region ({_words(REGIONS)}) or a host name such as "
-                    f"'ingest.us-1.crowdstrike.com'; got {value!r}."
+                    f"'ingest.us-1.crowdstrike.com' (letters, digits, '-', '_' and dots, an "
+                    f"optional :port); got {value!r}."
                 ) from None
             self._base_host = host
         self._explicit_url = None
@@ -367,7 +373,11 @@ class IngestConfig:
                 "No destination: pass api_url_key= (and ingest_region=) or the full API URL as "
                 "ingest_url=, or set NGSIEM_URL_KEY / NGSIEM_INGEST_URL."
             )
-        return f"https://{self._url_key}.{self.ingest_base_url}/services/collector"
+        url = f"https://{self._url_key}.{self.ingest_base_url}/services/collector"
+        host = f"{self._url_key}.{self.ingest_base_url}".rsplit(":", 1)[0]
+        if httpx.URL(url).host != host.lower():  # never: the parts were checked when set
+            raise ConfigError(f"URL key and base URL do not make one host name: {url!r}.")
+        return url
 
     @property
     def raw_ingest_url(self) -> str:

@@ -192,3 +192,14 @@ def test_mask_secret() -> None:
     assert mask_secret("short") == "****"
     assert mask_secret(KEY) == "****cdef"
     assert mask_secret(None) == "<not set>"
+
+
+@pytest.mark.parametrize("base", ["ab@cd.evil", "x.example/y", "x..y", "!@#$%?&*_.", "x?y", ""])
+def test_base_url_that_is_not_a_host_name_is_refused(base: str) -> None:
+    """In the URL, 'ab@cd.evil' made 'abc.ab' a user name and sent the API key to cd.evil."""
+    cfg = IngestConfig(KEY, "abc", environ={})
+    with pytest.raises(ConfigError, match="ingest_base_url must be a region"):
+        cfg.ingest_base_url = base
+    assert cfg.ingest_url == "https://abc.ingest.us-1.crowdstrike.com/services/collector"
+    cfg.ingest_base_url = "ingest.example.org:8443"
+    assert cfg.ingest_url == "https://abc.ingest.example.org:8443/services/collector"
