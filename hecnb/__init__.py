@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 from typing import Any as _Any
 
-from ._config import IngestConfig
+from ._config import IngestConfig, IngestFormat, TimeUnit
 from ._demo import auth_events as demo_events
 from ._errors import (
     ConfigError,
@@ -21,7 +21,7 @@ from ._errors import (
     HecTransportError,
     SendError,
 )
-from ._hec import HEC, ConnectionCheck
+from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector, SessionManager
 from ._lazy import when_imported as _when_imported
 from ._payload import IngestPayload
 from ._report import BatchResult, FailedEvent, SendReport
@@ -83,8 +83,10 @@ __all__ = [
     "ConfigPanel",
     "ConnectionCheck",
     "ConversionError",
+    "DeliveredCount",
     "EventFileError",
     "FailedEvent",
+    "HTTPEventCollector",
     "HecAuthError",
     "HecBusyError",
     "HecError",
@@ -92,9 +94,12 @@ __all__ = [
     "HecResponseError",
     "HecTransportError",
     "IngestConfig",
+    "IngestFormat",
     "IngestPayload",
     "SendError",
     "SendReport",
+    "SessionManager",
+    "TimeUnit",
     "__version__",
     "configure",
     "demo_events",

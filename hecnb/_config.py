@@ -6,6 +6,7 @@ every change, so that a mistake is a :class:`ConfigError` before a single reques
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import re
@@ -19,10 +20,13 @@ from ._errors import ConfigError
 __all__ = [
     "CONTENT_TYPES",
     "DEFAULT_BATCH_MAX_BYTES",
+    "DEFAULT_TIMEOUT",
     "MAX_EVENT_BYTES",
     "REGIONS",
     "TIMEUNITS",
     "IngestConfig",
+    "IngestFormat",
+    "TimeUnit",
     "default_thread_count",
     "mask_secret",
     "normalize_format",
@@ -52,6 +56,28 @@ _FORMAT_ALIASES = {"yml": "yaml", "ndjson": "json", "jsonl": "json"}
 
 #: Time unit name -> units per second (FalconPy ``TimeUnit``).
 TIMEUNITS: dict[str, int] = {"seconds": 1, "milliseconds": 1_000, "nanoseconds": 1_000_000_000}
+
+
+class IngestFormat(enum.Enum):
+    """FalconPy's ``IngestFormat``: member name -> Content-Type. Accepted wherever a format is."""
+
+    JSON = "application/json"
+    CSV = "text/csv"
+    XML = "text/xml"
+    YAML = "application/x-yaml"
+
+
+class TimeUnit(enum.Enum):
+    """FalconPy's ``TimeUnit``: member name -> units per second. Accepted wherever a unit is.
+
+    >>> TimeUnit["NANOSECONDS"].value
+    1000000000
+    """
+
+    SECONDS = 1
+    MILLISECONDS = 1_000
+    NANOSECONDS = 1_000_000_000
+
 _TIMEUNIT_ALIASES = {
     "s": "seconds", "sec": "seconds", "second": "seconds",
     "ms": "milliseconds", "millisecond": "milliseconds",
@@ -59,6 +85,8 @@ _TIMEUNIT_ALIASES = {
 }
 
 DEFAULT_BATCH_MAX_BYTES = 1024 * 1024
+#: Seconds per request when ``ingest_timeout`` is not given (or None), as in FalconPy.
+DEFAULT_TIMEOUT = 5
 #: The collector's limit for one request after decompression (LogScale default).
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 #: The collector's limit for one event; larger ones are reported failed, never sent.
@@ -72,7 +100,9 @@ _EVENT_PATH = re.compile(
     r"^(?P<base>(/api/ingest/hec/[^/]+/v1)?/services/collector)(/event)?(?P<raw>/raw)?$"
     r"|^(?P<base2>/api/v1/ingest/hec)(?P<raw2>/raw)?$"
 )
-_URL_KEY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+#: One DNS label: letters, digits, '-' and '_' (DNS allows '_'; FalconPy's tests use one).
+#: Nothing that could end the host part of a URL (``@ : / ? #``) or add a label (``.``).
+_URL_KEY = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 #: A host name for ``ingest_base_url``: DNS labels joined by dots, with an optional port.
 _BASE_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
@@ -110,8 +140,11 @@ def normalize_region(value: str) -> str:
     return key
 
 
-def normalize_format(value: str) -> str:
-    """``'JSON'``, ``'application/json'``, ``'yml'`` -> the short format name; unknown raise."""
+def normalize_format(value: str | IngestFormat) -> str:
+    """``'JSON'``, ``'application/json'``, ``'yml'``, ``IngestFormat.JSON`` -> the short format
+    name. Unknown formats raise (FalconPy falls back to json, so a typo changed what was sent)."""
+    if isinstance(value, IngestFormat):
+        return value.name.lower()
     if isinstance(value, str):
         key = value.strip().lower()
         for name, ctype in CONTENT_TYPES.items():
@@ -120,17 +153,22 @@ def normalize_format(value: str) -> str:
         key = _FORMAT_ALIASES.get(key, key)
         if key in CONTENT_TYPES:
             return key
-    raise ConfigError(f"Unknown ingest_format {value!r}: use one of {_words(CONTENT_TYPES)}.")
+    raise ConfigError(f"Unknown ingest_format {value!r}: use one of {_words(CONTENT_TYPES)} "
+                      "(or None for json).")
 
 
-def normalize_timeunit(value: str) -> str:
-    """``'ns'``, ``'Nanoseconds'`` -> ``'nanoseconds'``; unknown units raise."""
+def normalize_timeunit(value: str | TimeUnit) -> str:
+    """``'ns'``, ``'Nanoseconds'``, ``TimeUnit.NANOSECONDS`` -> ``'nanoseconds'``; unknown units
+    raise."""
+    if isinstance(value, TimeUnit):
+        return value.name.lower()
     if isinstance(value, str):
         key = value.strip().lower()
         key = _TIMEUNIT_ALIASES.get(key, key)
         if key in TIMEUNITS:
             return key
-    raise ConfigError(f"Unknown ingest_timeunit {value!r}: use one of {_words(TIMEUNITS)}.")
+    raise ConfigError(f"Unknown ingest_timeunit {value!r}: use one of {_words(TIMEUNITS)} "
+                      "(or None for nanoseconds).")
 
 
 def _is_loopback(host: str) -> bool:
@@ -142,17 +180,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: float | None = None
-                     ) -> Any:
+def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: float | None = None,
+                     hint: str = "") -> Any:
     try:
         number = int(value) if integer else float(value)
         if integer and float(value) != number:
             raise ValueError
     except (TypeError, ValueError):
         kind = "a whole number" if integer else "a number"
-        raise ConfigError(f"{name} must be {kind} greater than 0; got {value!r}.") from None
+        raise ConfigError(f"{name} must be {kind} greater than 0; got {value!r}{hint}."
+                          ) from None
     if isinstance(value, bool) or number <= 0 or number != number:
-        raise ConfigError(f"{name} must be greater than 0; got {value!r}.")
+        raise ConfigError(f"{name} must be greater than 0; got {value!r}{hint}.")
     if maximum is not None and number > maximum:
         raise ConfigError(f"{name} must be at most {maximum:g}; got {value!r}.")
     return number
@@ -215,21 +254,24 @@ class IngestConfig:
         self,
         ingest_key: str | None = None,
         ingest_url_key: str | None = None,
-        ingest_format: str = "json",
+        ingest_format: str | IngestFormat | None = None,
         ingest_region: str | None = None,
-        ingest_timeout: float | str = 5,
-        ingest_timeunit: str = "nanoseconds",
-        raw_ingest: bool = False,
+        ingest_timeout: float | str | None = None,
+        ingest_timeunit: str | TimeUnit | None = None,
+        raw_ingest: bool | None = None,
         *,
         ingest_url: str | None = None,
-        auth_scheme: str = "Bearer",
-        batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+        auth_scheme: str | None = None,
+        batch_max_bytes: int | None = None,
         batch_max_events: int | None = None,
-        compress: bool = True,
-        verify: Any = True,
-        allow_insecure_http: bool = False,
+        compress: bool | None = None,
+        verify: Any = None,
+        allow_insecure_http: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        """Every argument may be None for its default (FalconPy's defaults: json, us1, 5 s,
+        nanoseconds, not raw); the key, URL key, region and URL then come from the
+        ``NGSIEM_*`` environment variables when set."""
         env = os.environ if environ is None else environ
         self._allow_insecure_http = bool(allow_insecure_http)
         self._explicit_url: tuple[str, str, str] | None = None
@@ -294,8 +336,8 @@ class IngestConfig:
         return self._auth_scheme
 
     @auth_scheme.setter
-    def auth_scheme(self, value: str) -> None:
-        scheme = _AUTH_SCHEMES.get(str(value).strip().lower())
+    def auth_scheme(self, value: str | None) -> None:
+        scheme = _AUTH_SCHEMES.get(str(value or "bearer").strip().lower())
         if scheme is None:
             raise ConfigError(f"auth_scheme must be 'Bearer' or 'Splunk'; got {value!r}.")
         self._auth_scheme = scheme
@@ -307,8 +349,8 @@ class IngestConfig:
         return self._region
 
     @ingest_region.setter
-    def ingest_region(self, value: str) -> None:
-        self._region = normalize_region(value)
+    def ingest_region(self, value: str | None) -> None:
+        self._region = normalize_region("us1" if value is None else value)
         self._base_host = None
 
     @property
@@ -351,8 +393,10 @@ class IngestConfig:
         if not _URL_KEY.match(text):
             raise ConfigError(
                 f"api_url_key {text!r} is not a URL key: it is the first part of the API URL's "
-                "host (e.g. 'a1b2c3d4' in https://a1b2c3d4.ingest.us-1.crowdstrike.com/...). "
-                "Pass the whole URL as ingest_url= if you have it."
+                "host (e.g. 'a1b2c3d4' in https://a1b2c3d4.ingest.us-1.crowdstrike.com/...), so "
+                "it may hold only letters, digits, '-' and '_' (a character such as '@', ':' or "
+                "'/' would make the URL point the API key at another host). Pass the whole URL "
+                "as ingest_url= if you have it."
             )
         self._url_key = text
         self._explicit_url = None
@@ -398,8 +442,8 @@ class IngestConfig:
         return self._format
 
     @ingest_format.setter
-    def ingest_format(self, value: str) -> None:
-        self._format = normalize_format(value)
+    def ingest_format(self, value: str | IngestFormat | None) -> None:
+        self._format = "json" if value is None else normalize_format(value)
 
     @property
     def content_type(self) -> str:
@@ -412,8 +456,8 @@ class IngestConfig:
         return self._timeunit
 
     @ingest_timeunit.setter
-    def ingest_timeunit(self, value: str) -> None:
-        self._timeunit = normalize_timeunit(value)
+    def ingest_timeunit(self, value: str | TimeUnit | None) -> None:
+        self._timeunit = "nanoseconds" if value is None else normalize_timeunit(value)
 
     @property
     def ingest_timeout(self) -> float:
@@ -421,8 +465,12 @@ class IngestConfig:
         return self._timeout
 
     @ingest_timeout.setter
-    def ingest_timeout(self, value: float | str) -> None:
-        number = _positive_number("ingest_timeout", value, maximum=3600)
+    def ingest_timeout(self, value: float | str | None) -> None:
+        if value is None:
+            self._timeout = DEFAULT_TIMEOUT
+            return
+        number = _positive_number("ingest_timeout", value, maximum=3600,
+                                  hint=f" (None means the default, {DEFAULT_TIMEOUT} seconds)")
         self._timeout = int(number) if float(number).is_integer() else number
 
     @property
@@ -431,7 +479,9 @@ class IngestConfig:
         return self._raw
 
     @raw_ingest.setter
-    def raw_ingest(self, value: bool) -> None:
+    def raw_ingest(self, value: bool | None) -> None:
+        if value is None:
+            value = False
         if not isinstance(value, bool):
             raise ConfigError(f"raw_ingest must be True or False; got {value!r}.")
         self._raw = value
@@ -442,7 +492,9 @@ class IngestConfig:
         return self._batch_max_bytes
 
     @batch_max_bytes.setter
-    def batch_max_bytes(self, value: int) -> None:
+    def batch_max_bytes(self, value: int | None) -> None:
+        if value is None:
+            value = DEFAULT_BATCH_MAX_BYTES
         self._batch_max_bytes = _positive_number(
             "batch_max_bytes", value, integer=True, maximum=MAX_REQUEST_BYTES
         )
@@ -464,7 +516,9 @@ class IngestConfig:
         return self._compress
 
     @compress.setter
-    def compress(self, value: bool) -> None:
+    def compress(self, value: bool | None) -> None:
+        if value is None:
+            value = True
         if not isinstance(value, bool):
             raise ConfigError(f"compress must be True or False; got {value!r}.")
         self._compress = value
@@ -476,6 +530,8 @@ class IngestConfig:
 
     @verify.setter
     def verify(self, value: Any) -> None:
+        if value is None:
+            value = True
         if isinstance(value, str) and not os.path.exists(value):
             raise ConfigError(f"verify={value!r}: no CA bundle at that path.")
         self._verify = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import logging
 import os
 import re
@@ -18,12 +19,13 @@ from . import __version__
 from ._compress import GZIP_ERRORS, gzip_reader
 from ._config import (
     CONTENT_TYPES,
-    DEFAULT_BATCH_MAX_BYTES,
     DEFAULT_MAX_IN_FLIGHT,
     MAX_EVENT_BYTES,
     MAX_IN_FLIGHT,
     MAX_THREADS,
     IngestConfig,
+    IngestFormat,
+    TimeUnit,
     default_thread_count,
     mask_secret,
     normalize_format,
@@ -35,7 +37,8 @@ from ._report import FailedEvent, SendReport
 from ._retry import RetryPolicy
 from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
 
-__all__ = ["HEC", "ConnectionCheck", "LogFacility", "SessionManager"]
+__all__ = ["HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector", "LogFacility",
+           "SessionManager"]
 
 _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
@@ -86,12 +89,15 @@ class SessionManager:
     by sends and connection checks alike; ``sessions`` lists it once it is open.
     """
 
-    def __init__(self, thread_count: int | None = None, retry_count: int = 3, *,
-                 backoff_base: float = 0.25, backoff_max: float = 10.0,
-                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    def __init__(self, thread_count: int | None = None, retry_count: int | None = 3, *,
+                 backoff_base: float | None = 0.25, backoff_max: float | None = 10.0,
+                 max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
                  transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
                  ) -> None:
+        """Every argument may be None for its default, as FalconPy's ``thread_count``."""
         threads = default_thread_count() if thread_count is None else thread_count
+        backoff_base = 0.25 if backoff_base is None else backoff_base
+        backoff_max = 10.0 if backoff_max is None else backoff_max
         for name, value in (("backoff_base", backoff_base), ("backoff_max", backoff_max)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                     0 < value <= 600):
@@ -99,10 +105,12 @@ class SessionManager:
                                   f"got {value!r}.")
         self.engine = Engine(
             thread_count=_check_count("thread_count", threads, minimum=1, maximum=MAX_THREADS),
-            max_in_flight=_check_count("max_in_flight", max_in_flight, minimum=1,
-                                       maximum=MAX_IN_FLIGHT),
-            retry=RetryPolicy(retries=_check_count("retry_count", retry_count, minimum=0,
-                                                   maximum=100),
+            max_in_flight=_check_count(
+                "max_in_flight", DEFAULT_MAX_IN_FLIGHT if max_in_flight is None else max_in_flight,
+                minimum=1, maximum=MAX_IN_FLIGHT),
+            retry=RetryPolicy(retries=_check_count("retry_count",
+                                                   3 if retry_count is None else retry_count,
+                                                   minimum=0, maximum=100),
                               base=float(backoff_base), cap=float(backoff_max)),
             transport=transport,
         )
@@ -113,9 +121,10 @@ class SessionManager:
         return self.engine.thread_count
 
     @thread_count.setter
-    def thread_count(self, value: int) -> None:
-        self.engine.thread_count = _check_count("thread_count", value, minimum=1,
-                                                maximum=MAX_THREADS)
+    def thread_count(self, value: int | None) -> None:
+        self.engine.thread_count = _check_count(
+            "thread_count", default_thread_count() if value is None else value, minimum=1,
+            maximum=MAX_THREADS)
 
     @property
     def max_in_flight(self) -> int:
@@ -133,8 +142,8 @@ class SessionManager:
         return self.engine.retry.retries
 
     @retry_count.setter
-    def retry_count(self, value: int) -> None:
-        n = _check_count("retry_count", value, minimum=0, maximum=100)
+    def retry_count(self, value: int | None) -> None:
+        n = _check_count("retry_count", 3 if value is None else value, minimum=0, maximum=100)
         self.engine.retry = RetryPolicy(n, self.engine.retry.base, self.engine.retry.cap,
                                         self.engine.retry.retry_after_cap)
 
@@ -142,6 +151,25 @@ class SessionManager:
     def sessions(self) -> list[httpx.AsyncClient]:
         """The HTTP client in use (one pool, once a request was made)."""
         return self.engine.clients
+
+    @property
+    def core_thread_count(self) -> int:
+        """CPU count x 2, or 50, whichever is smaller (FalconPy's default thread count)."""
+        return default_thread_count()
+
+    @property
+    def cycle(self) -> Iterator[httpx.AsyncClient]:
+        """The clients in turn, endlessly (FalconPy's round robin; hecnb has one pool)."""
+        return itertools.cycle(self.sessions)
+
+    def __iter__(self) -> Iterator[httpx.AsyncClient]:
+        return self.cycle
+
+    def __next__(self) -> httpx.AsyncClient:
+        sessions = self.sessions
+        if not sessions:
+            raise StopIteration
+        return sessions[0]
 
     def __len__(self) -> int:
         return max(1, len(self.sessions))
@@ -185,6 +213,34 @@ class HEC:
     per gzip-compressed request from a thread pool over one keep-alive connection pool, with
     retries and a :class:`SendReport` that accounts for every event.
 
+    Every keyword may be ``None``, which means its default (as FalconPy's code passes
+    ``ingest_timeout=None`` and ``thread_count=None``):
+
+    ===================  ===============================  ==================================
+    keyword              default (also for ``None``)      allowed
+    ===================  ===============================  ==================================
+    api_key              ``$NGSIEM_API_KEY``              the connector's API key
+    api_url_key          ``$NGSIEM_URL_KEY``              a DNS label, or the whole API URL
+    debug                False                            log to the ``hecnb`` logger
+    ingest_format        json                             json yaml xml csv, IngestFormat
+    ingest_region        ``$NGSIEM_REGION`` or us1        us1 us2 us3 eu1 usgov1 usgov2
+    ingest_timeout       5                                seconds, > 0
+    ingest_timeunit      nanoseconds                      seconds milliseconds, TimeUnit
+    raw_ingest           False                            bool
+    retry_count          3                                0-100 retries after the first try
+    sanitize_log         True                             bool
+    thread_count         CPUs x 2, at most 50             1-500
+    ingest_url           ``$NGSIEM_INGEST_URL``           the full API URL (wins over both)
+    auth_scheme          Bearer                           Bearer, Splunk
+    batch_max_bytes      1 MiB                            1 byte - 32 MiB per request
+    batch_max_events     no limit                         >= 1 per request
+    compress             True                             gzip request bodies
+    verify               True                             bool, CA bundle path, SSLContext
+    allow_insecure_http  False                            http:// to hosts other than loopback
+    backoff_base/_max    0.25 / 10.0                      seconds between retries
+    max_in_flight        16                               1-256 requests at once
+    ===================  ===============================  ==================================
+
     >>> from hecnb import HEC
     >>> with HEC(api_key=KEY, api_url_key=URL_KEY) as hec:          # doctest: +SKIP
     ...     hec.send_event_list(events, show_progress=True)
@@ -194,26 +250,26 @@ class HEC:
         self,
         api_key: str | None = None,
         api_url_key: str | None = None,
-        debug: bool = False,
+        debug: bool | None = False,
         *,
-        ingest_format: str = "json",
+        ingest_format: str | IngestFormat | None = None,
         ingest_region: str | None = None,
-        ingest_timeout: float | str = 5,
-        ingest_timeunit: str = "nanoseconds",
-        raw_ingest: bool = False,
-        retry_count: int = 3,
-        sanitize_log: bool = True,
+        ingest_timeout: float | str | None = None,
+        ingest_timeunit: str | TimeUnit | None = None,
+        raw_ingest: bool | None = None,
+        retry_count: int | None = None,
+        sanitize_log: bool | None = None,
         thread_count: int | None = None,
         ingest_url: str | None = None,
-        auth_scheme: str = "Bearer",
-        batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+        auth_scheme: str | None = None,
+        batch_max_bytes: int | None = None,
         batch_max_events: int | None = None,
-        compress: bool = True,
-        verify: Any = True,
-        allow_insecure_http: bool = False,
-        backoff_base: float = 0.25,
-        backoff_max: float = 10.0,
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        compress: bool | None = None,
+        verify: Any = None,
+        allow_insecure_http: bool | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
+        max_in_flight: int | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         **kwargs: Any,
     ) -> None:
@@ -243,7 +299,8 @@ class HEC:
                                               backoff_base=backoff_base, backoff_max=backoff_max,
                                               max_in_flight=max_in_flight, transport=transport)
         self.log_facility = LogFacility(
-            logging.getLogger("hecnb") if debug else None, None, sanitize_log)
+            logging.getLogger("hecnb") if debug else None, None,
+            True if sanitize_log is None else sanitize_log)
         if debug:
             for handler in logging.getLogger().handlers:
                 if isinstance(handler, logging.FileHandler):
@@ -387,7 +444,11 @@ class HEC:
         return self._finish(prepare(report) if prepare else report)
 
     def send_event(self, evt: dict[str, Any] | str | Any) -> int:
-        """Send one event; return the HTTP status (0 when no answer came; see last_message)."""
+        """Send one event; return the HTTP status (0 when no answer came; see last_message).
+
+        Safe to call from many threads at once (FalconPy's samples do): each call returns the
+        status of its own request; ``last_status`` is that of whichever finished last.
+        """
         if not isinstance(evt, (dict, str, bytes)) and not hasattr(evt, "to_json") and not \
                 hasattr(evt, "keys"):
             raise ConversionError(
@@ -397,19 +458,70 @@ class HEC:
         report = self.send([evt], show_progress=False)
         if report.failed and report.failed[0].status is None and not report.batches:
             raise ConversionError(report.failed[0].reason)
-        return self.last_status  # type: ignore[return-value]
+        return 0 if report.last_status is None else report.last_status
 
     def send_event_list(self, event_list: Iterable[Any], show_progress: bool = False) -> int:
         """Send events many per request; return the number delivered.
 
-        With ``show_progress=True`` a tqdm bar counts events as requests are answered. Details
-        of every failure are in ``hec.last_report``.
+        With ``show_progress=True`` a tqdm bar counts events as requests are answered, and the
+        number returned is a :class:`DeliveredCount`: still that int, and also iterable like
+        FalconPy's generator (the running count of delivered events after each request was
+        answered). Details of every failure are in ``hec.last_report``.
         """
         self.log_activity("EVENT LIST: BEGIN PROCESSING")
         report = self.send(event_list, show_progress=show_progress)
         self.log_activity(f"EVENT LIST: Processing of {report.total} events completed with "
                           f"{report.delivered} successes")
+        if show_progress:
+            return DeliveredCount.of(report)
         return report.delivered
+
+    def process_list(self, events: Iterable[Any]) -> int:
+        """FalconPy's ``process_list``: :meth:`send_event_list` without progress."""
+        return self.send_event_list(events)
+
+    def process_list_with_progress(self, events: Iterable[Any]) -> DeliveredCount:
+        """FalconPy's ``process_list_with_progress``: send with a bar; iterate the counts."""
+        return self.send_event_list(events, show_progress=True)  # type: ignore[return-value]
+
+    def slice_raw_data(self, data: str) -> list[dict[str, Any]]:
+        """FalconPy's ``slice_raw_data``: cut text at line ends into chunks of at most
+        10,240,000 characters, as ``[{"data": text, "count": lines}, ...]``.
+
+        hecnb does not need it to send (``send_event_file`` streams and batches by bytes); it is
+        here for code that calls it.
+        """
+        limit = 10_240_000
+        created: list[dict[str, Any]] = []
+        start, total = 0, 0
+        while start < len(data):
+            end = min(start + limit, len(data))
+            if end < len(data):
+                cut = data.rfind("\n", start, end)
+                if cut != -1:
+                    end = cut + 1
+            chunk = data[start:end]
+            count = len(chunk.split("\n")) - 1
+            self.log_activity(f"Created batch of {count} records")
+            total += count
+            created.append({"data": chunk, "count": count})
+            start = end
+        self.log_activity(f"{total} records processed into {len(created)} batches")
+        return created
+
+    @staticmethod
+    def detect_gzip(filename: str | os.PathLike[str]) -> bool:
+        """True when the file starts with gzip's magic bytes (FalconPy's ``detect_gzip``).
+
+        A missing file raises :class:`EventFileError` (FalconPy: ``SystemExit``).
+        """
+        path = os.fspath(filename)
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(2) == _GZIP_MAGIC
+        except OSError as exc:
+            raise EventFileError(f"Cannot read event file {path!r}: {exc.strerror or exc}."
+                                 ) from None
 
     def send_event_file(self, event_file: str | os.PathLike[str]) -> int:
         """Stream a file (plain or gzip) in bounded memory; return the last HTTP status.
@@ -755,9 +867,16 @@ class HEC:
         return self.session_manager.sessions
 
     @sessions.setter
-    def sessions(self, value: list[httpx.AsyncClient]) -> None:
+    def sessions(self, value: list[Any]) -> None:
+        """Clearing (``[]``) closes the pool; anything else is not used (with a warning): hecnb
+        sends through its own httpx pool, and FalconPy's ``requests`` sessions have no place
+        in it."""
         if value:
-            raise ConfigError("sessions can only be cleared (set to []); hecnb manages its pool.")
+            warnings.warn(
+                "hec.sessions = [...] is ignored: hecnb sends through its own httpx connection "
+                "pool, not through requests sessions. Set max_in_flight / thread_count instead.",
+                UserWarning, stacklevel=2)
+            return
         self.session_manager.close()
 
     @property
@@ -827,6 +946,59 @@ class HEC:
     def verify(self) -> Any:
         """TLS verification setting."""
         return self.ingest_config.verify
+
+
+#: FalconPy's name for the collector class (``from falconpy import HTTPEventCollector``).
+HTTPEventCollector = HEC
+
+
+class DeliveredCount(int):
+    """How many events a ``send_event_list(..., show_progress=True)`` delivered.
+
+    It is that int for arithmetic, comparison, formatting and ``int()``, so code written for
+    hecnb keeps reading a number; it also iterates like the generator FalconPy returns there:
+    the running count of delivered events after each request was answered, ending with the
+    total. Like a generator it is consumed by iterating. The send has already finished when it
+    is returned (the tqdm bar showed its progress); ``report`` is its :class:`SendReport`.
+
+    >>> n = DeliveredCount(5, [2, 5])
+    >>> n + 1, f"{n:,}", list(n), list(n)
+    (6, '5', [2, 5], [])
+    """
+
+    counts: tuple[int, ...]
+    report: SendReport | None
+    _next: int
+
+    def __new__(cls, delivered: int, counts: Iterable[int] = (),
+                report: SendReport | None = None) -> DeliveredCount:
+        obj = super().__new__(cls, delivered)
+        obj.counts = tuple(counts)
+        obj.report = report
+        obj._next = 0
+        return obj
+
+    @classmethod
+    def of(cls, report: SendReport) -> DeliveredCount:
+        """The count of ``report``, with the running totals of its answered requests."""
+        running = itertools.accumulate(b.events if b.status == 200 else 0
+                                       for b in report.batches)
+        return cls(report.delivered, running, report)
+
+    def __iter__(self) -> DeliveredCount:
+        return self
+
+    def __next__(self) -> int:
+        if self._next >= len(self.counts):
+            raise StopIteration
+        self._next += 1
+        return self.counts[self._next - 1]
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DeliveredCount, (int(self), self.counts))
 
 
 _GZIP_MAGIC = b"\x1f\x8b"

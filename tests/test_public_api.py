@@ -17,6 +17,17 @@ def test_public_surface_is_all() -> None:
         assert getattr(hecnb, name) is not None
 
 
+def test_falconpys_hec_names_are_exported() -> None:
+    """``from falconpy import X`` -> ``from hecnb import X`` for every HEC name FalconPy has."""
+    from falconpy import _ngsiem
+
+    for name in (*_ngsiem.__all__, "IngestFormat", "TimeUnit"):
+        assert name in hecnb.__all__, name
+    assert hecnb.HTTPEventCollector is hecnb.HEC
+    hec = hecnb.HEC(api_key="k" * 20, api_url_key="a")
+    assert type(hec.session_manager) is hecnb.SessionManager
+
+
 def test_error_tree() -> None:
     assert issubclass(hecnb.ConfigError, hecnb.HecError) and issubclass(hecnb.ConfigError,
                                                                          ValueError)
