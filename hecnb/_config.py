@@ -387,7 +387,11 @@ class IngestConfig:
             return
         text = str(value).strip()
         if "://" in text:  # the whole API URL was pasted where the key was expected
-            self.set_ingest_url(text)
+            try:
+                self.set_ingest_url(text)
+            except ConfigError as exc:
+                raise ConfigError(f"api_url_key {text!r} is a URL, but not an HEC API URL: "
+                                  f"{exc}") from None
             self._url_key = httpx.URL(text).host.split(".")[0]
             return
         if not _URL_KEY.match(text):

@@ -145,7 +145,8 @@ def test_url_keys_that_would_change_the_host_are_refused(url_key: str) -> None:
 
 
 def test_a_url_with_another_scheme_as_url_key_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"must start with https:// \(got scheme 'bad'\)"):
+    with pytest.raises(ConfigError, match=r"^api_url_key 'bad://invalid_url' is a URL, but not "
+                                          r"an HEC API URL: .*https:// \(got scheme 'bad'\)"):
         HEC(api_key=KEY, api_url_key="bad://invalid_url")
 
 

@@ -50,12 +50,14 @@ DATA_FILES = ("tests/5records.raw", "tests/100thousand.raw.gz")
 UNKNOWN_FORMAT = ("Unknown ingest_format: hecnb refuses a format it does not know with a "
                   "ConfigError (FalconPy silently sends json from the constructor, and the "
                   "unknown name itself as the Content-Type from the setter)")
-NOT_A_HOST = ("URL key that cannot be a host name: refused with a ConfigError, because in a URL "
-              "it would send the API key elsewhere ('7334$@' makes '7334$' a user name and "
-              "'.ingest.us-1.crowdstrike.com' the host)")
+NOT_A_HOST = ("URL key (or base URL) that cannot be a host name: refused with a ConfigError, "
+              "because in a URL it would send the API key elsewhere ('7334$@' makes '7334$' a "
+              "user name and '.ingest.us-1.crowdstrike.com' the host)")
 MOCKS_REQUESTS = ("Mocks requests.Session.post: hecnb sends with httpx and never calls it, so "
                   "the request reaches the emulator, which refuses the made-up key 'k'")
 DIFFERENCES: dict[str, tuple[str, str]] = {
+    # (it goes on to set ingest_base_url to random_string(10, include_specials=True), which
+    # hecnb refuses too unless it happens to be a host name: see NOT_A_HOST)
     "TestHTTPEventCollector::test_fail_connection": (
         r"ConfigError: Unknown ingest_format 'not_a_real_format'", UNKNOWN_FORMAT),
     "TestHTTPEventCollector::test_subclasses": (
@@ -64,7 +66,8 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
         r"ConfigError: api_url_key '7334\$@' is not a URL key", NOT_A_HOST),
     "TestHECCoverage::test_hec_retry_ssl_error": (
         # a whole URL is accepted as api_url_key; this one's scheme is neither http nor https
-        r"ConfigError: ingest_url must start with https:// \(got scheme 'bad'\)", NOT_A_HOST),
+        r"ConfigError: api_url_key 'bad://invalid_url' is a URL, but not an HEC API URL: "
+        r"ingest_url must start with https:// \(got scheme 'bad'\)", NOT_A_HOST),
     "TestHECCoverage::test_hec_retry_timeout": (
         r"^assert (0|403) == 500$",
         "No answer is status 0, not 500: FalconPy reports a request that got no HTTP answer as "
