@@ -959,7 +959,8 @@ class DeliveredCount(int):
     hecnb keeps reading a number; it also iterates like the generator FalconPy returns there:
     the running count of delivered events after each request was answered, ending with the
     total. Like a generator it is consumed by iterating. The send has already finished when it
-    is returned (the tqdm bar showed its progress); ``report`` is its :class:`SendReport`.
+    is returned (the tqdm bar showed its progress; ``hec.last_report`` has the details). Where a
+    library takes any iterable as a sequence (``pd.Series(n)``), pass ``int(n)``.
 
     >>> n = DeliveredCount(5, [2, 5])
     >>> n + 1, f"{n:,}", list(n), list(n)
@@ -967,14 +968,11 @@ class DeliveredCount(int):
     """
 
     counts: tuple[int, ...]
-    report: SendReport | None
     _next: int
 
-    def __new__(cls, delivered: int, counts: Iterable[int] = (),
-                report: SendReport | None = None) -> DeliveredCount:
+    def __new__(cls, delivered: int, counts: Iterable[int] = ()) -> DeliveredCount:
         obj = super().__new__(cls, delivered)
-        obj.counts = tuple(counts)
-        obj.report = report
+        obj.counts = tuple(counts)  # numbers only: no report or events kept alive by a count
         obj._next = 0
         return obj
 
@@ -983,7 +981,7 @@ class DeliveredCount(int):
         """The count of ``report``, with the running totals of its answered requests."""
         running = itertools.accumulate(b.events if b.status == 200 else 0
                                        for b in report.batches)
-        return cls(report.delivered, running, report)
+        return cls(report.delivered, running)
 
     def __iter__(self) -> DeliveredCount:
         return self
