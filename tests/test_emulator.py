@@ -369,6 +369,28 @@ def test_xml_body(emu: Emulator, client: httpx.Client) -> None:
     assert post(client, emu.url, b"<events/>", **{"Content-Type": "text/xml"})[1]["code"] == 5
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_xml_one_event_a_line_is_counted_checked_and_read_back(
+    emu: Emulator, client: httpx.Client, nested: bool
+) -> None:
+    """The emulator's fast path (one <event> a line: checked by expat, counted, parsed when read)
+    and the whole parse (a field called "event" nested mid-line) store the same events."""
+    inner = b"<event>x</event>" if nested else b"<kind>x</kind>"
+    rows = [b'<event a="1"><n>%d</n>%s</event>' % (i, inner) for i in range(3)]
+    body = b'<?xml version="1.0"?>\n<events>\n' + b"\n".join(rows) + b"\n</events>\n"
+    assert emulator_module._parse_event_xml(body).kind == ("xml" if nested else "xmlbody")
+    assert post(client, emu.url, body, **{"Content-Type": "text/xml"})[0] == 200
+    assert emu.stats["events"] == 3
+    key = "event" if nested else "kind"
+    assert emu.events == [{"event": {"@a": "1", "n": str(i), key: "x"}} for i in range(3)]
+    for bad, code in [(body.replace(b"</events>", b"</event>"), 6),  # not well-formed
+                      (body.replace(rows[1], b"<event />"), 13),  # a blank event
+                      (body.replace(rows[1], b"<event></event >"), 13)]:
+        status, answer = post(client, emu.url, bad, **{"Content-Type": "text/xml"})
+        assert (status, answer["code"]) == (400, code)
+    assert emu.stats["events"] == 3
+
+
 def test_csv_body(emu: Emulator, client: httpx.Client) -> None:
     body = b'user,n,msg\nalice,1,"hello, world"\r\nbob,2,"two\nlines"\n'
     assert post(client, emu.url, body, **{"Content-Type": "text/csv"})[0] == 200
