@@ -8,9 +8,12 @@ collector cannot tell which one made it.
 from __future__ import annotations
 
 import gzip
+import types
 import zlib
 from typing import IO, Any
 
+_igzip: types.ModuleType | None
+_isal_zlib: types.ModuleType | None
 try:  # an accelerator, not a requirement: wheels exist for the common platforms only
     from isal import igzip as _igzip
     from isal import isal_zlib as _isal_zlib

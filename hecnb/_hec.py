@@ -6,7 +6,6 @@ import difflib
 import itertools
 import logging
 import os
-import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1044,8 +1043,6 @@ def _open_event_file(path: str) -> tuple[Any, bool]:
     return handle, False
 
 
-_BLANK_LINE = re.compile(rb"(?:\A|[\r\n])[ \t\f\v]*(?:\r\n|[\r\n]|\Z)")
-
 
 class _RawFileChunks:
     """Raw event lines of a file as encoded chunks ``(line indices, lines, lines)``.
@@ -1119,7 +1116,8 @@ class _RawFileChunks:
                 if first < self.start_line:
                     lines = lines[self.start_line - first:]
                     indices = indices[self.start_line - first:]
-                if _BLANK_LINE.search(block) or not _is_utf8(block):
+                # a blank line is all whitespace, its line end included: one C-level pass
+                if any(map(bytes.isspace, lines)) or not _is_utf8(block):
                     indices, lines = self._sift(indices, lines)
                 if lines and lines[-1][-1:] not in (b"\n", b"\r"):
                     lines[-1] += b"\n"

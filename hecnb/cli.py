@@ -103,9 +103,38 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--drop", type=float, default=0.0, metavar="RATE",
                    help="drop this fraction of connections without an answer")
     e.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
-                   help="add this delay to every answer")
+                   help="add this delay to every answer (a round trip's latency)")
+    e.add_argument("--rate-limit", type=float, default=0.0, metavar="EVENTS_PER_S",
+                   help="admit at most this many events a second (token bucket), answer 429 "
+                        "with Retry-After beyond, as a rate-limited connector does")
+    e.add_argument("--rate-limit-bytes", type=_rate, default=0.0, metavar="BYTES_PER_S",
+                   help="the same limit in decoded bytes a second (e.g. 5MB)")
+    e.add_argument("--rate-burst", type=float, default=1.0, metavar="SECONDS",
+                   help="seconds of the rate the bucket holds (default 1)")
+    e.add_argument("--bandwidth", type=_rate, default=0.0, metavar="RATE",
+                   help="receive request bodies at most this fast, over all connections "
+                        "together: bytes a second, or with a unit (100Mbit, 12.5MB, 512kbit)")
     e.add_argument("--quiet", action="store_true")
     return p
+
+
+_RATE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+               "bit": 1 / 8, "kbit": 1e3 / 8, "mbit": 1e6 / 8, "gbit": 1e9 / 8,
+               "bps": 1 / 8, "kbps": 1e3 / 8, "mbps": 1e6 / 8, "gbps": 1e9 / 8}
+
+
+def _rate(text: str) -> float:
+    """``'100Mbit'`` -> 12,500,000 bytes a second; a bare number is bytes a second."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*?)(?:/s)?\s*",
+                         text.lower())
+    unit = match.group(2) if match else None
+    if match is None or unit not in _RATE_UNITS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a rate: give bytes a second (1000000) or a number with a unit "
+            "(100Mbit, 12.5MB, 512kbit)")
+    return float(match.group(1)) * _RATE_UNITS[unit]
 
 
 def _read_key(var: str) -> str:
@@ -240,7 +269,9 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
         if not key:
             raise _Usage(f"--api-key-env {args.api_key_env}: that variable is not set.")
     faults = Faults(error_503_rate=args.fail_503, error_429_rate=args.fail_429,
-                    retry_after=args.retry_after, drop_rate=args.drop, delay=args.delay)
+                    retry_after=args.retry_after, drop_rate=args.drop, delay=args.delay,
+                    rate_limit=args.rate_limit, rate_limit_bytes=args.rate_limit_bytes,
+                    rate_burst=args.rate_burst, bandwidth=args.bandwidth)
     serve(host=args.host, port=args.port, api_key=key, ndjson_path=args.ndjson, faults=faults,
           quiet=args.quiet)
     return EXIT_OK

@@ -36,19 +36,26 @@ import socketserver
 import ssl
 import threading
 import time
+import types
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 from xml.etree import ElementTree
+from xml.parsers import expat
 
 import orjson
 import yaml
 
+_inflate: types.ModuleType
 try:  # ISA-L inflates about five times faster; the stdlib's zlib does the same job
     from isal import isal_zlib as _inflate
 except ImportError:  # pragma: no cover - depends on the platform
-    _inflate = zlib  # type: ignore[assignment]
+    _inflate = zlib
+#: What inflating a damaged body raises, whichever library inflates it.
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (
+    zlib.error, getattr(_inflate, "error", zlib.error))
 
 __all__ = ["Emulator", "Faults", "serve"]
 
@@ -121,7 +128,21 @@ class Faults:
     503 first, then 429, then drop, so if the three rates add up to more than 1 the earlier
     ones win. The delay is drawn separately and applies before the answer (or the drop).
 
-    Example: ``Faults(error_503_rate=0.2, delay=0.05, seed=7)``.
+    The network knobs model a real collector and a real uplink rather than random faults:
+
+    - ``rate_limit`` (events/s) and ``rate_limit_bytes`` (decoded bytes/s) are a token bucket
+      per emulator, as a connector's quota: it refills at that rate and holds at most
+      ``rate_burst`` seconds of it; a request is admitted while the bucket is not empty (it may
+      take the bucket into debt, so a batch larger than the burst still gets through), else it
+      is answered ``429`` with ``Retry-After`` (whole seconds until the bucket refills, at
+      least 1) and nothing of it is stored. 0 means no limit.
+    - ``bandwidth`` (bytes/s) paces the reading of request bodies as one shared link would:
+      all connections together receive at most that many bytes a second (12.5e6 models a
+      100 Mbit/s uplink). 0 means as fast as loopback goes.
+    - ``delay`` adds latency before every answer (a round trip).
+
+    Example: ``Faults(error_503_rate=0.2, delay=0.05, seed=7)``,
+    ``Faults(rate_limit=10_000)``, ``Faults(bandwidth=12.5e6, delay=0.03)``.
     """
 
     error_503_rate: float = 0.0
@@ -131,6 +152,10 @@ class Faults:
     delay: float = 0.0
     delay_rate: float = 1.0
     seed: int | None = None
+    rate_limit: float = 0.0
+    rate_limit_bytes: float = 0.0
+    rate_burst: float = 1.0
+    bandwidth: float = 0.0
 
     def __post_init__(self) -> None:
         """Validate on creation so a typo fails at once, not mid-test."""
@@ -138,10 +163,12 @@ class Faults:
             value = _number(name, getattr(self, name))
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"Faults.{name} must be between 0 and 1, got {value!r}")
-        for name in ("retry_after", "delay"):
+        for name in ("retry_after", "delay", "rate_limit", "rate_limit_bytes", "bandwidth"):
             value = _number(name, getattr(self, name))
             if value < 0:
-                raise ValueError(f"Faults.{name} must be >= 0 seconds, got {value!r}")
+                raise ValueError(f"Faults.{name} must be >= 0, got {value!r}")
+        if not _number("rate_burst", self.rate_burst) > 0:
+            raise ValueError(f"Faults.rate_burst must be > 0 seconds, got {self.rate_burst!r}")
         if self.seed is not None and (
             isinstance(self.seed, bool) or not isinstance(self.seed, int)
         ):
@@ -161,6 +188,84 @@ def _number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"Faults.{name} must be a finite number, got {value!r}")
     return float(value)
+
+
+class _Bucket:
+    """A token bucket: ``rate`` tokens a second, at most ``burst`` seconds' worth held.
+
+    A request is admitted while the bucket is not empty and then takes what it costs, which may
+    leave the bucket in debt (a batch larger than the burst is not refused forever); the debt is
+    repaid by the refill before anything else is admitted. Over any long run at most ``rate``
+    tokens a second (plus one burst) get through, whatever the request sizes.
+    """
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = rate * burst
+        self.tokens = self.capacity
+        self.stamp = now
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait(self) -> float:
+        """Seconds until the bucket holds a token again (0 when it does now)."""
+        return 0.0 if self.tokens > 0 else (1e-9 - self.tokens) / self.rate
+
+
+class _Quota:
+    """The connector's rate limit: an events bucket and a bytes bucket, both must admit."""
+
+    def __init__(self, faults: Faults, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        now = clock()
+        self._buckets: list[tuple[_Bucket, bool]] = []  # (bucket, counts events)
+        if faults.rate_limit > 0:
+            self._buckets.append((_Bucket(faults.rate_limit, faults.rate_burst, now), True))
+        if faults.rate_limit_bytes > 0:
+            self._buckets.append((_Bucket(faults.rate_limit_bytes, faults.rate_burst, now),
+                                  False))
+
+    @property
+    def active(self) -> bool:
+        return bool(self._buckets)
+
+    def admit(self, events: int, size: int) -> float | None:
+        """None when the request is admitted (and charged); else seconds until it could be."""
+        with self._lock:
+            now = self._clock()
+            waits = []
+            for bucket, _ in self._buckets:
+                bucket.refill(now)
+                waits.append(bucket.wait())
+            if any(waits):
+                return max(waits)
+            for bucket, counts_events in self._buckets:
+                bucket.tokens -= events if counts_events else size
+            return None
+
+
+class _Link:
+    """An upload link of ``rate`` bytes a second shared by every connection (a slow uplink)."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._free_at = 0.0
+
+    def reserve(self, size: int) -> float:
+        """Seconds from now until ``size`` more bytes have crossed the link."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._free_at)
+            self._free_at = start + size / self.rate
+            return self._free_at - now
+
+
+_LINK_PIECE = 64 * 1024  # bytes read between two paces of the link
 
 
 # ------------------------------------------------------------------------------------- requests
@@ -270,17 +375,20 @@ class _Batch:
     JSON body keeps its lines (each one envelope, as received) and a raw body its strings.
     """
 
-    __slots__ = ("count", "envelopes", "header", "items", "kind")
+    __slots__ = ("body", "count", "envelopes", "header", "items", "kind")
 
     def __init__(self, kind: str, items: list[Any], envelopes: list[Any] | None = None,
-                 header: list[str] | None = None) -> None:
+                 header: list[str] | None = None, body: bytes = b"",
+                 count: int | None = None) -> None:
         # "json": envelope lines; "raw": strings; "obj": envelope dicts; "xml": <event>
-        # elements; "csv": rows (lists) under ``header``
+        # elements; "csv": rows (lists) under ``header``; "xmlbody": an xml body not parsed
+        # yet (``count`` events, no items)
         self.kind = kind
         self.items = items
-        self.count = len(items)
+        self.count = len(items) if count is None else count
         self.envelopes = envelopes  # the parsed envelopes, while we still have them
         self.header = header
+        self.body = body  # "xmlbody": the whole request body, parsed when read
 
     def materialize(self) -> list[dict[str, Any]]:
         """The envelope dicts, parsed afresh when they were not kept."""
@@ -291,6 +399,10 @@ class _Batch:
         if self.kind == "json":
             loads = orjson.loads
             return [loads(line) for line in self.items]
+        if self.kind == "xmlbody":
+            root = ElementTree.fromstring(self.body)
+            self.kind, self.items, self.body = "xml", ([root] if root.tag == "event"
+                                                       else list(root)), b""
         if self.kind == "xml":
             return [{"event": _xml_value(element)} for element in self.items]
         if self.kind == "csv":
@@ -392,8 +504,28 @@ def _xml_value(element: ElementTree.Element) -> Any:
     return result
 
 
+_XML_EVENT_TAG = re.compile(rb"<event[\s>/]")
+_XML_BLANK_EVENT = re.compile(rb"<event\s*(?:/>|>\s*</event\s*>)")
+
+
 def _parse_event_xml(body: bytes) -> _Batch:
-    """``<events><event>..</event>..</events>`` (or one ``<event>``): each event a dict."""
+    """``<events><event>..</event>..</events>`` (or one ``<event>``): each event a dict.
+
+    A body that writes one ``<event>`` per line (what hecnb and most shippers send) is only
+    checked for well-formedness by expat, counted with bytes methods and kept as it came, to
+    be turned into elements when someone reads ``events``: building the element tree of every
+    request cost the emulator more than hecnb spent encoding. Anything else is parsed whole.
+    """
+    opened = len(_XML_EVENT_TAG.findall(body))
+    at_line_start = (body.count(b"\n<event>") + body.count(b"\n<event ")
+                     + body.startswith((b"<event>", b"<event ")))
+    if opened and opened == at_line_start:  # one event a line: none is nested in another
+        try:
+            expat.ParserCreate().Parse(body, True)
+        except expat.ExpatError as exc:
+            raise _Reply(400, _INVALID_DATA) from exc
+        if _XML_BLANK_EVENT.search(body) is None:
+            return _Batch("xmlbody", [], count=opened, body=body)
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError as exc:
@@ -472,7 +604,7 @@ def _decompress(data: bytes, encoding: str, limit: int) -> bytes:
         decoder = _inflate.decompressobj(wbits)
         try:
             part = decoder.decompress(data, limit - total + 1)
-        except (zlib.error, _inflate.error) as exc:
+        except _INFLATE_ERRORS as exc:
             raise _Reply(400, _INVALID_DATA) from exc
         total += len(part)
         if total > limit or decoder.unconsumed_tail:
@@ -680,6 +812,8 @@ class Emulator:
         self._ndjson_path = os.fspath(ndjson_path) if ndjson_path is not None else None
         self._faults = faults or Faults()
         self._rng = random.Random(self._faults.seed)
+        self._quota = _Quota(self._faults)
+        self._link = _Link(self._faults.bandwidth) if self._faults.bandwidth > 0 else None
         self._fault_lock = threading.Lock()
         self._life_lock = threading.Lock()  # serialises start() and stop()
         self._run: _Run | None = None
@@ -703,6 +837,7 @@ class Emulator:
         self._status_counts: dict[int, int] = {}
         self._dropped = 0
         self._delayed = 0
+        self._throttled = 0  # answered 429 by the rate limit (not by error_429_rate)
         self._by_route = {"event": 0, "raw": 0}
         self._active = getattr(self, "_active", 0)  # requests being handled now (kept by reset)
         self._max_active = 0  # the most handled at once among requests started since
@@ -814,6 +949,7 @@ class Emulator:
                 "status_counts": dict(self._status_counts),
                 "dropped": self._dropped,
                 "delayed": self._delayed,
+                "throttled": self._throttled,
                 "by_route": dict(self._by_route),
                 "max_concurrent": self._max_active,  # most requests handled at once
             }
@@ -831,6 +967,8 @@ class Emulator:
         with self._fault_lock:
             self._faults = faults
             self._rng = random.Random(faults.seed)
+            self._quota = _Quota(faults)
+            self._link = _Link(faults.bandwidth) if faults.bandwidth > 0 else None
 
     def reset(self) -> None:
         """Forget the events and zero the counters (the ndjson file is left alone)."""
@@ -885,6 +1023,7 @@ class Emulator:
             self._inject_faults(run)
             with self._parse_gate:
                 batch, decoded = self._decode(h, route, body)
+            self._admit(batch.count, decoded)
             self._store(route, batch)
             self._respond(h, 200, _SUCCESS, decoded=decoded)
         except _Reply as reply:
@@ -936,11 +1075,30 @@ class Emulator:
         return length
 
     def _read_exact(self, h: _Handler, size: int) -> bytes:
+        link = self._link
+        if link is not None and size > _LINK_PIECE:  # paced: read piece by piece
+            return b"".join(self._read_exact(h, min(_LINK_PIECE, size - offset))
+                            for offset in range(0, size, _LINK_PIECE))
         data = h.rfile.read(size)
         h.body_bytes += len(data)
         if len(data) != size:
             raise ConnectionAbortedError("the client closed the connection mid-body")
+        if link is not None and h.server.run.stopping.wait(link.reserve(size)):
+            raise ConnectionAbortedError("stop() was called while the body was arriving")
         return data
+
+    def _admit(self, events: int, size: int) -> None:
+        """Charge the rate limit for an accepted body, or answer 429 with Retry-After."""
+        quota = self._quota
+        if not quota.active:
+            return
+        wait = quota.admit(events, size)
+        if wait is None:
+            return
+        with self._cond:
+            self._throttled += 1
+        retry_after = str(max(1, math.ceil(wait)))
+        raise _Reply(429, _TOO_MANY, headers=(("Retry-After", retry_after),))
 
     def _read_chunked(self, h: _Handler, *, keep: bool) -> bytes:
         """Read a chunked body; with ``keep`` raise 413 past the limit, else just consume it."""

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 from conftest import KEY
 
 from hecnb.emulator import Emulator
@@ -126,3 +128,27 @@ def test_cli_in_a_kernel_uses_the_session_default(emu: Emulator, tmp_path: Path,
         _session.set_default(None)
     assert "2 of 2 events delivered" in capsys.readouterr().out
     assert [e["event"]["n"] for e in emu.events if "n" in e["event"]] == [1, 2]
+
+
+@pytest.mark.parametrize(("text", "rate"), [
+    ("1000000", 1e6), ("1e6", 1e6), ("100Mbit", 12.5e6), ("12.5MB", 12.5e6), ("512kbit", 64e3),
+    ("10 mbit/s", 1.25e6), ("5Mbps", 625e3), ("5MB/s", 5e6)])
+def test_emulate_rates_take_units(text: str, rate: float) -> None:
+    from hecnb.cli import _rate
+
+    assert _rate(text) == pytest.approx(rate)
+
+
+def test_emulate_network_knobs_reach_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hecnb import cli, emulator
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(emulator, "serve", lambda **kw: seen.update(kw))
+    assert cli.main(["emulate", "--rate-limit", "10000", "--rate-limit-bytes", "5MB",
+                     "--rate-burst", "2", "--bandwidth", "100Mbit", "--delay", "0.05"]) == 0
+    faults = seen["faults"]
+    assert (faults.rate_limit, faults.rate_limit_bytes, faults.rate_burst, faults.bandwidth,
+            faults.delay) == (10000, 5e6, 2, 12.5e6, 0.05)
+    bad = subprocess.run([sys.executable, "-m", "hecnb.cli", "emulate", "--bandwidth", "fast"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "100Mbit" in bad.stderr

@@ -369,6 +369,28 @@ def test_xml_body(emu: Emulator, client: httpx.Client) -> None:
     assert post(client, emu.url, b"<events/>", **{"Content-Type": "text/xml"})[1]["code"] == 5
 
 
+@pytest.mark.parametrize("nested", [False, True])
+def test_xml_one_event_a_line_is_counted_checked_and_read_back(
+    emu: Emulator, client: httpx.Client, nested: bool
+) -> None:
+    """The emulator's fast path (one <event> a line: checked by expat, counted, parsed when read)
+    and the whole parse (a field called "event" nested mid-line) store the same events."""
+    inner = b"<event>x</event>" if nested else b"<kind>x</kind>"
+    rows = [b'<event a="1"><n>%d</n>%s</event>' % (i, inner) for i in range(3)]
+    body = b'<?xml version="1.0"?>\n<events>\n' + b"\n".join(rows) + b"\n</events>\n"
+    assert emulator_module._parse_event_xml(body).kind == ("xml" if nested else "xmlbody")
+    assert post(client, emu.url, body, **{"Content-Type": "text/xml"})[0] == 200
+    assert emu.stats["events"] == 3
+    key = "event" if nested else "kind"
+    assert emu.events == [{"event": {"@a": "1", "n": str(i), key: "x"}} for i in range(3)]
+    for bad, code in [(body.replace(b"</events>", b"</event>"), 6),  # not well-formed
+                      (body.replace(rows[1], b"<event />"), 13),  # a blank event
+                      (body.replace(rows[1], b"<event></event >"), 13)]:
+        status, answer = post(client, emu.url, bad, **{"Content-Type": "text/xml"})
+        assert (status, answer["code"]) == (400, code)
+    assert emu.stats["events"] == 3
+
+
 def test_csv_body(emu: Emulator, client: httpx.Client) -> None:
     body = b'user,n,msg\nalice,1,"hello, world"\r\nbob,2,"two\nlines"\n'
     assert post(client, emu.url, body, **{"Content-Type": "text/csv"})[0] == 200
@@ -571,6 +593,7 @@ def test_events_is_a_snapshot_and_reset_clears(emu: Emulator, client: httpx.Clie
         "status_counts": {},
         "dropped": 0,
         "delayed": 0,
+        "throttled": 0,
         "by_route": {"event": 0, "raw": 0},
         "max_concurrent": 0,
     }
@@ -695,3 +718,89 @@ def test_serve_prints_the_url_and_stops_on_ctrl_c(
     out = capsys.readouterr().out
     assert "http://127.0.0.1:" in out and "/services/collector" in out
     assert "stopped" in out
+
+
+# ----------------------------------------------------------------- the network: rate and bandwidth
+
+
+class _Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limit_bucket_admits_into_debt_then_refuses_until_repaid() -> None:
+    clock = _Clock()
+    quota = emulator_module._Quota(Faults(rate_limit=100, rate_burst=1), clock)
+    assert quota.admit(60, 0) is None  # 100 tokens -> 40
+    assert quota.admit(60, 0) is None  # 40 -> -20: a non-empty bucket admits, into debt
+    assert quota.admit(1, 0) == pytest.approx(0.2)  # the debt of 20 takes 0.2 s to repay
+    clock.now += 0.1
+    assert quota.admit(1, 0) == pytest.approx(0.1)  # refused requests cost nothing
+    clock.now += 0.1 + 1e-6
+    assert quota.admit(1, 0) is None
+    clock.now += 60  # idle for a minute: the bucket holds one burst, not a minute's worth
+    assert quota.admit(100, 0) is None and quota.admit(1, 0) is not None
+
+
+def test_rate_limit_in_bytes_and_events_both_apply() -> None:
+    clock = _Clock()
+    quota = emulator_module._Quota(Faults(rate_limit=1000, rate_limit_bytes=500), clock)
+    assert quota.admit(1, 600) is None  # bytes: 500 -> -100
+    assert quota.admit(1, 1) == pytest.approx(0.2)  # refused by bytes, events have room
+    assert not emulator_module._Quota(Faults(), clock).active
+
+
+def test_link_paces_bytes_as_one_shared_uplink() -> None:
+    clock = _Clock()
+    link = emulator_module._Link(1000.0, clock)
+    assert link.reserve(500) == pytest.approx(0.5)
+    assert link.reserve(500) == pytest.approx(1.0)  # a second connection queues behind
+    clock.now += 5
+    assert link.reserve(1000) == pytest.approx(1.0)  # an idle link saves nothing up
+
+
+def test_rate_limited_emulator_answers_429_with_retry_after(
+    emu: Emulator, client: httpx.Client
+) -> None:
+    emu.faults = Faults(rate_limit=1, rate_burst=1)  # one event a second
+    five = lines(*({"event": {"n": i}} for i in range(5)))
+    assert post(client, emu.url, five)[0] == 200  # the bucket goes 4 events into debt
+    response = client.post(emu.url, content=five)
+    assert response.status_code == 429
+    assert response.json()["text"] == "Too many requests"
+    assert 3 <= int(response.headers["Retry-After"]) <= 5  # whole seconds until repaid
+    stats = emu.stats
+    assert (stats["events"], stats["throttled"], stats["status_counts"]) == (
+        5, 1, {200: 1, 429: 1})
+    emu.faults = Faults()  # a new Faults is a new quota
+    assert post(client, emu.url, five)[0] == 200
+
+
+def test_bandwidth_paces_every_body_and_still_receives_it_whole(
+    emu: Emulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reserved: list[int] = []
+    real = emulator_module._Link.reserve
+
+    def spy(self: Any, size: int) -> float:
+        reserved.append(size)
+        return real(self, size) * 0  # count what is paced, without making the test wait
+
+    monkeypatch.setattr(emulator_module._Link, "reserve", spy)
+    emu.faults = Faults(bandwidth=12.5e6)
+    body = lines(*({"event": {"n": i, "pad": "x" * 500}} for i in range(1000)))
+    assert post(client, emu.url, body)[0] == 200
+    assert sum(reserved) == len(body) and max(reserved) <= 64 * 1024
+    assert [e["event"]["n"] for e in emu.events] == list(range(1000))
+
+
+@pytest.mark.parametrize("bad", [{"rate_limit": -1}, {"rate_burst": 0}, {"bandwidth": float("inf")},
+                                 {"rate_limit_bytes": "10"}])
+def test_network_knobs_are_validated(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="Faults"):
+        Faults(**bad)
