@@ -502,15 +502,25 @@ class HEC:
                                     suffix=suffix, raw=raw)
             chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
                        [e for _, _, e in part]) for part in _slices(ready, 2048)]
-            report = self._run(chunks, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
-                               total=len(ready), encoded=True,
-                               prepare=lambda r: total.merge(r) if r.interrupted else r)
+            if total.stopped:  # an earlier group met a permanent failure: send no more
+                report = SendReport(url=total.url, ingest_format=fmt, raw=raw, encoder=encoder)
+                report.failed = [FailedEvent(i, e, STOPPED + total.stopped, payload=p)
+                                 for i, p, e in ready]
+                report.total = len(ready)
+            else:
+                report = self._run(chunks, encoder, raw=raw, fmt=fmt,
+                                   show_progress=show_progress, total=len(ready),
+                                   encoded=True,
+                                   prepare=lambda r: total.merge(r) if r.interrupted else r)
             for f in hopeless:
                 report.failed.append(FailedEvent(f.index, f.event, "cannot be resent: it was "
                                                  f"never encoded ({f.reason})"))
                 report.total += 1
             total.merge(report)
         for path, start in unread:
+            if total.stopped:  # the tail stays unread, for the next resend
+                total.unread = total.unread or (path, start)
+                continue
             total.merge(self.send_file(path, show_progress=show_progress, raw_ingest=unread_raw,
                                        start_line=start))
         return self._finish(total)

@@ -555,3 +555,24 @@ def test_2_the_cli_takes_a_proxy_but_not_its_password(tmp_path: Path) -> None:
     out = cli("test-connection", "--url", "http://127.0.0.1:9/services/collector",
               "--proxy", "http://proxy.example:3128")
     assert out.returncode == 2 and "only used for https" in out.stderr
+
+
+def test_9_a_resend_that_meets_a_permanent_failure_stops_too(hostile: HostileServer,
+                                                              tmp_path: Path) -> None:
+    src = tmp_path / "e.ndjson"
+    src.write_bytes(b"".join(orjson.dumps({"id": i}) + b"\n" for i in range(5000)))
+    hostile.handler = lambda r: hec(503, "busy", 9)
+    with HEC(api_key=SECRET, ingest_url=hostile.url, batch_max_events=100, retry_count=0,
+             **FAST) as h:
+        first = h.send(events(300))
+        dead = tmp_path / "dead.ndjson"
+        first.write_dead_letter(dead)
+        with dead.open("ab") as fh:  # and a file tail, as an interrupt leaves one
+            fh.write(orjson.dumps({"hecnb": "dead-letter/1", "unread_file": str(src),
+                                   "from_line": 0, "raw": False}) + b"\n")
+        hostile.handler = lambda r: hec(403, "Invalid token", 4)
+        before = len(hostile.requests)
+        again = h.resend(dead)
+    assert len(hostile.requests) - before <= 4  # the window's worth, not every batch
+    assert again.stopped and again.unread == (str(src), 0)
+    assert again.failed_count == 300 and not again.ok
