@@ -565,8 +565,10 @@ class HEC:
         }.get(status)
         if advice and answer.text:
             advice += f" (the collector said: {answer.text})"
-        reason = advice or answer.reason or describe_status(status, answer.hec_code, answer.text)
-        return ConnectionCheck(False, url, status, f"HTTP {status}: {reason}.", latency)
+        if advice:
+            return ConnectionCheck(False, url, status, f"HTTP {status}: {advice}.", latency)
+        reason = answer.reason or describe_status(status, answer.hec_code, answer.text)
+        return ConnectionCheck(False, url, status, f"{reason}.", latency)
 
     def test_connection(self) -> bool:
         """True when the collector accepts a test event (FalconPy's test)."""

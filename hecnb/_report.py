@@ -209,8 +209,8 @@ class SendReport:
             line += f"; {self.failed_count:,} FAILED: {reasons}"
         if self.interrupted:
             line += "; INTERRUPTED"
-        if self.stopped:
-            line += f"; STOPPED after a permanent failure: {self.stopped}"
+        if self.stopped:  # its reason is among the failures above
+            line += "; STOPPED after a permanent failure, the rest not sent"
         if self.unread:
             line += f"; {self.unread[0]} not read from line {self.unread[1] + 1:,}"
         for err in self.errors:

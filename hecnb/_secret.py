@@ -242,7 +242,7 @@ class KeyAuth(httpx.Auth):
 _FOREIGN_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11",
                     "httpcore.http2", "httpcore.proxy", "httpcore.socks")
 _live: weakref.WeakSet[Secret] = weakref.WeakSet()
-_guard_lock = threading.Lock()
+_guard_lock = threading.RLock()
 
 
 class _RedactFilter(logging.Filter):
@@ -250,7 +250,8 @@ class _RedactFilter(logging.Filter):
     key in a header or reason phrase would otherwise reach a DEBUG log verbatim)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = list(_live)
+        with _guard_lock:  # another thread may be adding a secret
+            secrets = list(_live)
         if not secrets:
             return True
         try:

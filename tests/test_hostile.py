@@ -404,7 +404,7 @@ def test_9_a_403_stops_a_file_send_and_the_rest_is_not_sent(hostile: HostileServ
     assert any(r.startswith("not sent: stopped after HTTP 403") for r in reasons)
     assert report.unread is not None and report.unread[1] < 10_000  # the rest never read
     assert report.delivered + report.failed_count == report.total == report.unread[1]
-    assert "STOPPED after a permanent failure: HTTP 403" in str(report)
+    assert "STOPPED after a permanent failure, the rest not sent" in str(report)
     assert f"not read from line {report.unread[1] + 1:,}" in str(report)
     # fixed (here: the collector relents), a resend sends exactly the rest, file tail too
     hostile.handler = lambda r: hec()
