@@ -146,26 +146,38 @@ def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread,
 class ThreadedTransport(httpx.AsyncBaseTransport):
     """Lets a synchronous ``httpx`` transport (``HEC(transport=...)``) serve the async client.
 
-    Each request runs on a thread of the loop's default executor; bodies are bytes, so the
-    request and the answer are read whole.
+    Each request runs on a thread of the loop's default executor; the request body is bytes,
+    read whole; of the answer at most ``limit`` raw bytes are read (the sender reads no more
+    than that of any answer), the rest is never read.
     """
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport, limit: int = 64 * 1024) -> None:
         self.inner = inner
+        self.limit = limit
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         content = await request.aread()
+        # the async trace callback cannot serve a synchronous transport
+        extensions = {k: v for k, v in request.extensions.items() if k != "trace"}
         sync_request = httpx.Request(request.method, request.url, headers=request.headers,
-                                     content=content, extensions=request.extensions)
+                                     content=content, extensions=extensions)
         return await asyncio.to_thread(self._send, sync_request)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         resp = self.inner.handle_request(request)
+        chunks: list[bytes] = []
+        n = 0
         try:
-            content = resp.read()
+            for chunk in resp.iter_raw():
+                chunks.append(chunk)
+                n += len(chunk)
+                if n >= self.limit:
+                    break
         finally:
             resp.close()
-        return httpx.Response(resp.status_code, headers=resp.headers, content=content,
+        headers = [(k, v) for k, v in resp.headers.multi_items()
+                   if k.lower() not in ("content-length", "transfer-encoding")]
+        return httpx.Response(resp.status_code, headers=headers, content=b"".join(chunks),
                               extensions={k: v for k, v in resp.extensions.items()
                                           if k != "network_stream"})
 

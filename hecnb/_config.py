@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from ._errors import ConfigError
+from ._secret import WITHHELD, KeyAuth, Secret, SecretHeaders, key_problem, mask_secret
 
 __all__ = [
     "CONTENT_TYPES",
@@ -107,13 +108,6 @@ _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 #: A host name for ``ingest_base_url``: DNS labels joined by dots, with an optional port.
 _BASE_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _AUTH_SCHEMES = {"bearer": "Bearer", "splunk": "Splunk"}
-
-
-def mask_secret(secret: str | None) -> str:
-    """Show a secret as ``'****'`` plus at most its last four characters (none if it is short)."""
-    if not secret:
-        return "<not set>"
-    return "****" + (secret[-4:] if len(secret) >= 12 else "")
 
 
 def default_thread_count() -> int:
@@ -240,6 +234,48 @@ def _parse_ingest_url(value: str, *, allow_insecure_http: bool) -> tuple[str, st
     return event_url, raw_url, url.host
 
 
+_PROXY_HTTP = (
+    "proxy= is only used for https:// targets: through a proxy, an http:// request would show "
+    "the API key to the proxy in clear text. Use the https:// URL, or leave proxy= unset "
+    "(http:// targets are always reached directly).")
+
+
+def _parse_proxy(value: Any) -> str | Secret | bool | None:
+    """None/'' (the environment), False (none) or a proxy URL; a URL with a password is kept
+    as a Secret."""
+    if value is None or value is True:
+        return None
+    if value is False:
+        return False
+    if not isinstance(value, str):
+        raise ConfigError(f"proxy must be a URL such as 'http://proxy.example:3128', None or "
+                          f"False; got {type(value).__name__}.")
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        url = httpx.URL(text if "://" in text else "http://" + text)
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigError(f"proxy {_show_proxy(text)!r} is not a valid URL.") from None
+    if url.scheme not in ("http", "https"):
+        raise ConfigError(f"proxy must be an http:// or https:// proxy URL (got scheme "
+                          f"{url.scheme!r}).")
+    if not url.host:
+        raise ConfigError(f"proxy {_show_proxy(text)!r} has no host name.")
+    text = str(url)
+    return Secret(text) if url.password else text
+
+
+def _show_proxy(value: str | Secret | bool | None) -> str | bool | None:
+    """A proxy setting safe to show: any password in it masked."""
+    if isinstance(value, Secret):
+        value = value.reveal()
+    if isinstance(value, str):
+        return re.sub(r"//[^/@]*@", lambda m: "//" + m.group(0)[2:].split(":")[0] + ":****@"
+                      if ":" in m.group(0) else m.group(0), value)
+    return value
+
+
 class IngestConfig:
     """Where and how events are sent: key, URL, format, time unit, timeout, raw mode, limits.
 
@@ -268,6 +304,7 @@ class IngestConfig:
         verify: Any = None,
         allow_insecure_http: bool | None = None,
         environ: Mapping[str, str] | None = None,
+        proxy: str | bool | None = None,
     ) -> None:
         """Every argument may be None for its default (FalconPy's defaults: json, us1, 5 s,
         nanoseconds, not raw); the key, URL key, region and URL then come from the
@@ -277,6 +314,7 @@ class IngestConfig:
         self._explicit_url: tuple[str, str, str] | None = None
         self._base_host: str | None = None
         self._url_key: str | None = None
+        self._proxy: str | Secret | bool | None = None
         self.ingest_key = ingest_key if ingest_key is not None else env.get("NGSIEM_API_KEY")
         self.ingest_region = (ingest_region if ingest_region is not None
                               else env.get("NGSIEM_REGION") or "us1")
@@ -295,17 +333,22 @@ class IngestConfig:
         self.batch_max_events = batch_max_events
         self.compress = compress
         self.verify = verify
+        self.proxy = proxy
 
     # -- key -------------------------------------------------------------------------------
     @property
     def ingest_key(self) -> str | None:
-        """The API key (shown once by the console). Never printed by hecnb."""
-        return self._ingest_key
+        """The API key (shown once by the console). Never printed by hecnb.
+
+        Kept as a :class:`~hecnb._secret.Secret`, so ``vars()``, ``repr`` and ``pickle`` of
+        the configuration never show it; reading this property gives the real key.
+        """
+        return self._ingest_key.reveal() if self._ingest_key else None
 
     @ingest_key.setter
     def ingest_key(self, value: str | None) -> None:
         if value is None:
-            self._ingest_key = None
+            self._ingest_key: Secret | None = None
             return
         if not isinstance(value, str):
             raise ConfigError(f"api_key must be a string, not {type(value).__name__}.")
@@ -315,20 +358,39 @@ class IngestConfig:
                 "api_key is empty: pass the API key the Falcon console showed when the HEC "
                 "connector was created, or set NGSIEM_API_KEY."
             )
-        if any(ch.isspace() or not ch.isprintable() for ch in key):
-            raise ConfigError(
-                "api_key contains spaces or control characters: paste only the key itself."
-            )
-        self._ingest_key = key
+        problem = key_problem(key)
+        if problem:
+            raise ConfigError(problem)
+        self._ingest_key = Secret(key)
 
     def require_key(self) -> str:
         """The key, or a ConfigError that says how to provide one."""
+        if self._ingest_key is WITHHELD:
+            raise ConfigError(
+                "No API key: this IngestConfig was unpickled, and the key is never pickled. "
+                "Set ingest_key again (or NGSIEM_API_KEY) in this process."
+            )
         if not self._ingest_key:
             raise ConfigError(
                 "No API key: pass api_key=... or set the NGSIEM_API_KEY environment variable "
                 "(the key the Falcon console showed when the HEC connector was created)."
             )
-        return self._ingest_key
+        return self._ingest_key.reveal()
+
+    def auth(self) -> KeyAuth:
+        """What writes the ``Authorization`` header into each request (the key stays inside)."""
+        self.require_key()
+        assert self._ingest_key is not None
+        return KeyAuth(self._auth_scheme, self._ingest_key)
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """The secrets to remove from anything a server sends back: the key, a proxy's URL."""
+        found = [s for s in (self._ingest_key, self._proxy) if isinstance(s, Secret) and s]
+        if isinstance(self._proxy, Secret):  # its password alone, too
+            password = httpx.URL(self._proxy.reveal()).password
+            if password:
+                found.append(Secret(password))
+        return tuple(found)
 
     @property
     def auth_scheme(self) -> str:
@@ -407,9 +469,10 @@ class IngestConfig:
 
     def set_ingest_url(self, value: str) -> None:
         """Use the full API URL the console shows; it wins over the URL key and region."""
-        self._explicit_url = _parse_ingest_url(
-            value, allow_insecure_http=self._allow_insecure_http
-        )
+        parsed = _parse_ingest_url(value, allow_insecure_http=self._allow_insecure_http)
+        if parsed[0].startswith("http:") and isinstance(self._proxy, (str, Secret)):
+            raise ConfigError(_PROXY_HTTP)
+        self._explicit_url = parsed
 
     @property
     def ingest_url(self) -> str:
@@ -465,7 +528,8 @@ class IngestConfig:
 
     @property
     def ingest_timeout(self) -> float:
-        """Seconds to wait for connect, send and answer of one request."""
+        """Seconds one attempt of a request may take in all: connect, upload and answer
+        together (a deadline, not a limit per read)."""
         return self._timeout
 
     @ingest_timeout.setter
@@ -541,16 +605,38 @@ class IngestConfig:
         self._verify = value
 
     @property
+    def proxy(self) -> str | bool | None:
+        """The proxy for ``https://`` targets: None uses the environment (``HTTPS_PROXY``,
+        ``ALL_PROXY``, ``NO_PROXY``), False uses none, a URL uses that proxy. An ``http://``
+        target never goes through a proxy (the key would travel in clear to it)."""
+        if isinstance(self._proxy, Secret):  # an unpickled one carries nothing: no proxy set
+            return self._proxy.reveal() or None
+        return self._proxy
+
+    @proxy.setter
+    def proxy(self, value: str | bool | None) -> None:
+        parsed = _parse_proxy(value)
+        if isinstance(parsed, (str, Secret)) and self._explicit_url and (
+                self._explicit_url[0].startswith("http:")):
+            raise ConfigError(_PROXY_HTTP)
+        self._proxy = parsed
+
+    @property
+    def proxy_shown(self) -> str | bool | None:
+        """The proxy setting, its password masked."""
+        return _show_proxy(self._proxy)
+
+    @property
     def allow_insecure_http(self) -> bool:
         """Whether ``http://`` to a non-loopback host was explicitly allowed."""
         return self._allow_insecure_http
 
     def headers(self) -> dict[str, str]:
-        """The real request headers (with the key); hand them only to the HTTP client."""
-        return {
-            "Authorization": f"{self._auth_scheme} {self.require_key()}",
-            "Content-Type": self.content_type,
-        }
+        """The real request headers (with the key); their printed form masks it."""
+        self.require_key()
+        assert self._ingest_key is not None
+        return SecretHeaders({"Authorization": self._ingest_key.header(self._auth_scheme),
+                              "Content-Type": self.content_type})
 
     def describe(self) -> dict[str, Any]:
         """A dict of the configuration safe to show: the key is masked."""
@@ -561,7 +647,7 @@ class IngestConfig:
         return {
             "url": url,
             "region": None if self._explicit_url else self._region,
-            "api_key": mask_secret(self._ingest_key),
+            "api_key": mask_secret(self.ingest_key),
             "format": self._format,
             "raw_ingest": self._raw,
             "timeunit": self._timeunit,
@@ -571,6 +657,7 @@ class IngestConfig:
             "batch_max_events": self._batch_max_events,
             "compress": self._compress,
             "verify": self._verify if isinstance(self._verify, (bool, str)) else "custom",
+            "proxy": self.proxy_shown,
         }
 
     def __repr__(self) -> str:

@@ -23,7 +23,7 @@ import orjson
 
 from ._errors import ConversionError, EventFileError
 from ._payload import dumps
-from ._sender import NOT_SENT
+from ._sender import NOT_SENT, STOPPED
 
 if TYPE_CHECKING:
     from ._report import SendReport
@@ -44,7 +44,8 @@ def fill_payloads(report: SendReport) -> None:
     """Encode the failed events that were never sent (an interrupt), so they can be resent
     exactly as a full send would have sent them."""
     enc = report.encoder
-    todo = [f for f in report.failed if f.payload is None and f.reason.startswith(NOT_SENT)]
+    todo = [f for f in report.failed if f.payload is None
+            and (f.reason.startswith(NOT_SENT) or f.reason.startswith(STOPPED))]
     if enc is None or not todo:
         return
     src = report.source
@@ -86,9 +87,11 @@ def write_dead_letter(report: SendReport, path: str | os.PathLike[str]) -> int:
             fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
             n += 1
         if report.unread:
+            why = (STOPPED + report.stopped if report.stopped
+                   else NOT_SENT if report.interrupted else "not read")
             fh.write(orjson.dumps({"hecnb": MARK, "unread_file": report.unread[0],
                                    "from_line": report.unread[1], "raw": report.raw,
-                                   "format": report.ingest_format},
+                                   "format": report.ingest_format, "reason": why},
                                   option=orjson.OPT_APPEND_NEWLINE))
             n += 1
     return n

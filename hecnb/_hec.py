@@ -33,8 +33,10 @@ from ._deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._payload import IngestPayload, JsonEventEncoder
 from ._report import FailedEvent, SendReport
-from ._retry import RetryPolicy
-from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
+from ._retry import RetryPolicy, is_delivered
+from ._secret import SecretHeaders as _Headers
+from ._secret import _mask_auth
+from ._sender import NOT_SENT, STOPPED, Engine, describe_status
 
 __all__ = ["HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector", "LogFacility",
            "SessionManager"]
@@ -43,24 +45,9 @@ _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
     "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
     "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
-    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "transport",
+    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "proxy", "transport",
 )
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
-
-
-class _Headers(dict):  # type: ignore[type-arg]
-    """The real request headers; printing them shows the key masked."""
-
-    def __repr__(self) -> str:
-        shown = {k: (_mask_auth(v) if k.lower() == "authorization" else v) for k, v in self.items()}
-        return repr(shown)
-
-    __str__ = __repr__
-
-
-def _mask_auth(value: str, *, last4: bool = True) -> str:
-    scheme, _, key = value.partition(" ")
-    return f"{scheme} {mask_secret(key) if last4 else '****'}"
 
 
 def _check_count(name: str, value: Any, *, minimum: int, maximum: int) -> int:
@@ -270,6 +257,7 @@ class HEC:
         backoff_max: float | None = None,
         max_in_flight: int | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        proxy: str | bool | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs:
@@ -286,6 +274,7 @@ class HEC:
             raw_ingest, ingest_url=ingest_url, auth_scheme=auth_scheme,
             batch_max_bytes=batch_max_bytes, batch_max_events=batch_max_events,
             compress=compress, verify=verify, allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
         )
         self.ingest_config.require_key()
         _ = self.ingest_config.ingest_url  # a destination is required: fail now, not at send
@@ -415,8 +404,9 @@ class HEC:
 
         def keep_source(report: SendReport) -> SendReport:
             report.source, report.bulk = events, bulk  # what a resend re-encodes from
-            if report.interrupted and bulk and hasattr(events, "__len__"):
-                _add_unreached(report, events, engine.last_placed)
+            if (report.interrupted or report.stopped) and bulk and hasattr(events, "__len__"):
+                _add_unreached(report, events, engine.last_placed,
+                               STOPPED + report.stopped if report.stopped else NOT_SENT)
             return report
 
         return self._run(items, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
@@ -562,6 +552,8 @@ class HEC:
             raise
         finally:
             handle.close()
+        if report.stopped and not lines.exhausted:  # a permanent failure: the rest not read
+            report.unread = (os.path.abspath(path), lines.lines_read)
         self._add_file_problems(report, lines)
         return report
 
@@ -621,15 +613,25 @@ class HEC:
                                     suffix=suffix, raw=raw)
             chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
                        [e for _, _, e in part]) for part in _slices(ready, 2048)]
-            report = self._run(chunks, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
-                               total=len(ready), encoded=True,
-                               prepare=lambda r: total.merge(r) if r.interrupted else r)
+            if total.stopped:  # an earlier group met a permanent failure: send no more
+                report = SendReport(url=total.url, ingest_format=fmt, raw=raw, encoder=encoder)
+                report.failed = [FailedEvent(i, e, STOPPED + total.stopped, payload=p)
+                                 for i, p, e in ready]
+                report.total = len(ready)
+            else:
+                report = self._run(chunks, encoder, raw=raw, fmt=fmt,
+                                   show_progress=show_progress, total=len(ready),
+                                   encoded=True,
+                                   prepare=lambda r: total.merge(r) if r.interrupted else r)
             for f in hopeless:
                 report.failed.append(FailedEvent(f.index, f.event, "cannot be resent: it was "
                                                  f"never encoded ({f.reason})"))
                 report.total += 1
             total.merge(report)
         for path, start in unread:
+            if total.stopped:  # the tail stays unread, for the next resend
+                total.unread = total.unread or (path, start)
+                continue
             total.merge(self.send_file(path, show_progress=show_progress, raw_ingest=unread_raw,
                                        start_line=start))
         return self._finish(total)
@@ -640,32 +642,30 @@ class HEC:
 
     # -- connection checks ----------------------------------------------------------------------
     def check_connection(self) -> ConnectionCheck:
-        """Send FalconPy's test event once (no retries) and say in plain words what happened."""
+        """Send FalconPy's test event once (no retries) and say in plain words what happened.
+
+        The answer is read as a send reads it: within the ``ingest_timeout`` deadline, at most
+        64 KiB, parsed defensively, its text cleaned of the key before it is kept.
+        """
         cfg = self.ingest_config
         url = cfg.target_url
         engine = self.session_manager.engine
         enc = self._encoder()
         body = enc.body([enc.encode(_TEST_EVENT)])
-        try:
-            resp, seconds = engine.request(cfg, url, body, cfg.headers())
-        except httpx.TransportError as exc:
-            reason = describe_transport_error(exc, url, cfg.ingest_timeout)
-            self.track_result(0, reason)
-            return ConnectionCheck(False, url, None, f"Cannot reach the collector: {reason}.")
-        latency = seconds * 1000
-        status = resp.status_code
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        self.track_result(status, data or resp.text[:300])
-        if status == 200:
-            return ConnectionCheck(True, url, 200,
+        answer = engine.check(cfg, url, body, cfg.content_type)
+        status = answer.status
+        if status is None:
+            self.track_result(0, answer.reason)
+            return ConnectionCheck(False, url, None, f"Cannot reach the collector: "
+                                   f"{answer.reason}.")
+        latency = answer.seconds * 1000
+        self.track_result(status, {"text": answer.text, "code": answer.hec_code}
+                          if answer.hec else answer.text)
+        if is_delivered(status):
+            but = f" (but: {answer.warning})" if answer.warning else ""
+            return ConnectionCheck(True, url, status,
                                    f"Connected: the collector accepted a test event in "
-                                   f"{latency:.0f} ms.", latency)
-        code = data.get("code") if isinstance(data.get("code"), int) else None
-        text = str(data.get("text", ""))
+                                   f"{latency:.0f} ms{but}.", latency)
         advice = {
             401: "the API key is missing or malformed; paste the key shown when the connector "
                  "was created",
@@ -674,8 +674,12 @@ class HEC:
             404: "there is no HEC endpoint at this URL; check the URL key and region, or copy "
                  "the API URL from the connector's page",
         }.get(status)
-        reason = advice or describe_status(status, code, text)
-        return ConnectionCheck(False, url, status, f"HTTP {status}: {reason}.", latency)
+        if advice and answer.text:
+            advice += f" (the collector said: {answer.text})"
+        if advice:
+            return ConnectionCheck(False, url, status, f"HTTP {status}: {advice}.", latency)
+        reason = answer.reason or describe_status(status, answer.hec_code, answer.text)
+        return ConnectionCheck(False, url, status, f"{reason}.", latency)
 
     def test_connection(self) -> bool:
         """True when the collector accepts a test event (FalconPy's test)."""
@@ -946,6 +950,15 @@ class HEC:
         """TLS verification setting."""
         return self.ingest_config.verify
 
+    @property
+    def proxy(self) -> str | bool | None:
+        """The proxy for https:// targets (None: the environment's; False: none)."""
+        return self.ingest_config.proxy
+
+    @proxy.setter
+    def proxy(self, value: str | bool | None) -> None:
+        self.ingest_config.proxy = value
+
 
 #: FalconPy's name for the collector class (``from falconpy import HTTPEventCollector``).
 HTTPEventCollector = HEC
@@ -1006,13 +1019,14 @@ def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start:start + size]
 
 
-def _add_unreached(report: SendReport, data: Any, start: int) -> None:
-    """After an interrupt, list the rows of ``data`` the send never reached (for a resend)."""
+def _add_unreached(report: SendReport, data: Any, start: int, reason: str = NOT_SENT) -> None:
+    """After an interrupt or a permanent failure, list the rows of ``data`` the send never
+    reached (for a resend)."""
     n = len(data)
     if start >= n:
         return
     labels = list(data.index[start:]) if _is_frame(data) else data[start:]
-    report.failed.extend(FailedEvent(pos, label, NOT_SENT)
+    report.failed.extend(FailedEvent(pos, label, reason)
                          for pos, label in zip(range(start, n), labels, strict=True))
     report.total += n - start
 

@@ -150,6 +150,7 @@ class ConnectionSettings:
     key_source: str = "env"
     key_env: str = "NGSIEM_API_KEY"
     use_emulator: bool = False
+    proxy: str = ""  # for https:// targets; "" = the environment's (HTTPS_PROXY ...)
     _key: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -175,6 +176,7 @@ class ConnectionSettings:
         if not isinstance(self.key_env, str) or not _ENV_NAME.match(self.key_env):
             raise ConfigError(f"key_env must be the name of an environment variable, such as "
                               f"NGSIEM_API_KEY; got {self.key_env!r}.")
+        self.proxy = _check_proxy(self.proxy)
 
     # -- the key (memory only) --------------------------------------------------------------
     def set_key(self, key: str | None) -> None:
@@ -223,13 +225,15 @@ class ConnectionSettings:
             raise ConfigError(f"No API key: type it in the config panel, or set the environment "
                               f"variable {self.key_env}.")
         kwargs["api_key"] = key
+        if self.proxy:
+            kwargs["proxy"] = self.proxy
         return kwargs
 
     # -- profile form ---------------------------------------------------------------------------
     def to_profile(self) -> dict[str, Any]:
         """What a profile file holds: everything but the key (and the emulator switch)."""
         self.validate()
-        return {
+        data: dict[str, Any] = {
             "hecnb_profile": _VERSION,
             "region": self.region,
             "url": self.url_or_key,
@@ -239,6 +243,9 @@ class ConnectionSettings:
             "key_source": self.key_source,
             "key_env": self.key_env,
         }
+        if self.proxy:
+            data["proxy"] = self.proxy
+        return data
 
     @classmethod
     def from_profile(cls, data: Mapping[str, Any]) -> ConnectionSettings:
@@ -257,7 +264,29 @@ class ConnectionSettings:
             timeout=data.get("timeout", 5.0),
             key_source=data.get("key_source", "env"),
             key_env=data.get("key_env", "NGSIEM_API_KEY"),
+            proxy=data.get("proxy") or "",
         )
+
+
+def _check_proxy(value: Any) -> str:
+    """A proxy URL without a password, or "" (the environment's proxy)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    import httpx
+
+    try:
+        url = httpx.URL(text if "://" in text else "http://" + text)
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigError("proxy is not a valid URL: give one such as "
+                          "http://proxy.example:3128.") from None
+    if url.password:
+        raise ConfigError("proxy holds a password, which would be saved in the profile and the "
+                          "notebook: put an authenticating proxy in HTTPS_PROXY instead.")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"proxy must be an http:// or https:// URL with a host, such as "
+                          f"http://proxy.example:3128; got {text!r}.")
+    return str(url)
 
 
 # ---------------------------------------------------------------------------------- profiles

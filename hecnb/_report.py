@@ -32,8 +32,8 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        """True when the collector acknowledged the request."""
-        return self.status == 200
+        """True when the collector acknowledged the request (any 2xx answer)."""
+        return self.status is not None and 200 <= self.status < 300
 
 
 @dataclass
@@ -74,6 +74,10 @@ class SendReport:
     bulk: bool = field(default=False, repr=False, compare=False)  # encoded with encode_many
     last_status: int | None = None
     last_message: str | None = None
+    #: delivered requests whose answer was not a clean success: message -> how many requests
+    warnings: dict[str, int] = field(default_factory=dict)
+    #: the permanent failure that stopped the send (the rest was not sent), if one did
+    stopped: str | None = None
 
     @property
     def failed_count(self) -> int:
@@ -84,6 +88,7 @@ class SendReport:
     def ok(self) -> bool:
         """True when every event handed in was delivered."""
         return (not self.failed and not self.errors and not self.interrupted
+                and self.stopped is None and self.unread is None
                 and self.delivered == self.total)
 
     @property
@@ -99,10 +104,12 @@ class SendReport:
 
     @property
     def possible_duplicates(self) -> int:
-        """Extra copies the collector may hold: for each request acknowledged after retries
-        whose earlier answers were lost, its events once per lost answer (delivery is at least
-        once, never at most once)."""
-        return sum(b.events * b.ambiguous for b in self.batches if b.ok)
+        """Copies the collector may hold beyond what this report counts: for every request, its
+        events once per attempt that went out and whose answer was lost (a timeout, a dropped
+        connection, an interrupt while it was on the wire). For a request acknowledged later
+        these are extra copies; for one that failed, copies that a resend would add to (delivery
+        is at least once, never at most once)."""
+        return sum(b.events * b.ambiguous for b in self.batches)
 
     @property
     def events_per_s(self) -> float:
@@ -153,6 +160,9 @@ class SendReport:
         self.errors.extend(other.errors)
         self.interrupted = self.interrupted or other.interrupted
         self.unread = other.unread or self.unread
+        self.stopped = self.stopped or other.stopped
+        for message, n in other.warnings.items():
+            self.warnings[message] = self.warnings.get(message, 0) + n
         if other.last_status not in (None, 200) or self.last_status is None:
             self.last_status, self.last_message = other.last_status, other.last_message
         return self
@@ -178,6 +188,8 @@ class SendReport:
             "in_flight_peak": self.in_flight_peak,
             "errors": list(self.errors),
             "unread": list(self.unread) if self.unread else None,
+            "stopped": self.stopped,
+            "warnings": dict(self.warnings),
         }
 
     def __str__(self) -> str:
@@ -197,10 +209,14 @@ class SendReport:
             line += f"; {self.failed_count:,} FAILED: {reasons}"
         if self.interrupted:
             line += "; INTERRUPTED"
+        if self.stopped:  # its reason is among the failures above
+            line += "; STOPPED after a permanent failure, the rest not sent"
         if self.unread:
             line += f"; {self.unread[0]} not read from line {self.unread[1] + 1:,}"
         for err in self.errors:
             line += f"; ERROR: {err}"
+        for message, n in self.warnings.items():
+            line += f"; WARNING ({n:,} {'request' if n == 1 else 'requests'}): {message}"
         return line
 
     def __repr__(self) -> str:
@@ -224,9 +240,17 @@ class SendReport:
             rows.append(("Failure", f"{n:,} &times; {html.escape(reason)}"))
         for err in self.errors:
             rows.append(("Failure", html.escape(err)))
+        if self.stopped:
+            rows.append(("Failure", "stopped after a permanent failure: "
+                         + html.escape(self.stopped)))
+        if self.unread:
+            rows.append(("Failure", html.escape(f"{self.unread[0]} not read from line "
+                                                f"{self.unread[1] + 1:,}")))
+        for message, n in self.warnings.items():
+            rows.append(("Warning", f"{n:,} &times; {html.escape(message)}"))
         body = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td style='text-align:left'>"
-            f"{v if k == 'Failure' else html.escape(v)}</td></tr>"
+            f"{v if k in ('Failure', 'Warning') else html.escape(v)}</td></tr>"
             for k, v in rows
         )
         return (

@@ -1,7 +1,10 @@
 """Pure retry rules: which outcomes retry, exponential backoff with full jitter, Retry-After.
 
-Per the protocol notes: 408, 429, 5xx and transport errors are transient; 400, 401, 403 and 404
-are final; 413 is answered by splitting the batch, not by retrying it.
+Per the protocol notes: any 2xx is delivered; 408, 429, 5xx and transport errors are transient;
+413 is answered by splitting the batch, not by retrying it; other answers are final. Some final
+answers are *permanent*: they say something about the destination or the key, not about the
+batch (401, 403, 404, 405, 407, 410, 411, 415 and redirects), so no other batch of the send can
+fare better and the send stops there.
 """
 
 from __future__ import annotations
@@ -11,7 +14,22 @@ import random
 import time
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "is_transient", "parse_retry_after"]
+__all__ = ["PERMANENT_STATUSES", "RetryPolicy", "is_delivered", "is_permanent", "is_transient",
+           "parse_retry_after"]
+
+#: Answers about the destination or the key: the same for every batch of a send.
+PERMANENT_STATUSES = frozenset({401, 403, 404, 405, 407, 410, 411, 415})
+
+
+def is_delivered(status: int | None) -> bool:
+    """True for any 2xx: the collector took the request (201, 202 and 204 included)."""
+    return status is not None and 200 <= status < 300
+
+
+def is_permanent(status: int | None) -> bool:
+    """True for answers no other batch can change: a wrong key or URL, or a redirect (hecnb
+    never follows one: the key would go along to wherever it points)."""
+    return status is not None and (status in PERMANENT_STATUSES or 300 <= status < 400)
 
 
 def is_transient(status: int | None) -> bool:
@@ -32,7 +50,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if seconds != seconds or seconds == float("inf"):  # NaN, inf
         return None
     return max(0.0, seconds)
 

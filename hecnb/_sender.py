@@ -27,12 +27,14 @@ import ssl
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from ._aio import LoopThread, ThreadedTransport
 from ._batching import Batch, Batcher
@@ -40,15 +42,21 @@ from ._compress import gzip_compress
 from ._config import DEFAULT_MAX_IN_FLIGHT, MAX_EVENT_BYTES, IngestConfig
 from ._errors import ConversionError
 from ._report import BatchResult, FailedEvent, SendReport
-from ._retry import RetryPolicy, is_transient, parse_retry_after
+from ._retry import RetryPolicy, is_delivered, is_permanent, is_transient, parse_retry_after
+from ._secret import MAX_ANSWER_BYTES, KeyAuth, Secret, guard_logs, untrusted
 from ._window import Window
 
-__all__ = ["Encoder", "Engine", "Outcome", "describe_status", "describe_transport_error"]
+__all__ = ["Answer", "Encoder", "Engine", "Outcome", "describe_status",
+           "describe_transport_error"]
 
 USER_AGENT = "hecnb/0.1 (+httpx)"
 INTERRUPTED = "interrupted before the collector confirmed it"
 INLINE_BODY_BYTES = 64 * 1024  # smaller bodies are compressed on the loop, not handed over
 NOT_SENT = "interrupted before it was sent"
+#: The reason of every event a permanent failure kept from being sent: STOPPED + that failure.
+STOPPED = "not sent: stopped after "
+MAYBE_RECEIVED = " (the collector may have received it)"
+_log = logging.getLogger("hecnb")
 
 
 class Encoder(Protocol):
@@ -67,8 +75,12 @@ _STATUS_HINTS = {
     403: "the API key is not valid for this connector",
     404: "no HEC endpoint at this URL: check the URL key, region and path",
     405: "this URL does not accept POST: check the path",
+    407: "the proxy asks for a user name and password: put them in the proxy URL",
     408: "the collector timed out reading the request",
+    410: "this endpoint no longer exists: check the URL",
+    411: "the collector wants a Content-Length it did not get",
     413: "the request is larger than the collector accepts",
+    415: "the collector does not accept this content type: check ingest_format",
     429: "the collector is rate limiting this connector",
     500: "the collector had an internal error",
     502: "a gateway in front of the collector failed",
@@ -77,45 +89,202 @@ _STATUS_HINTS = {
 }
 
 
-def describe_status(status: int, hec_code: int | None, text: str) -> str:
-    """A stable, readable reason for an HTTP error answer (used to group failures)."""
-    hint = _STATUS_HINTS.get(status, "unexpected answer")
+def describe_status(status: int, hec_code: int | None, text: str,
+                    location: str | None = None) -> str:
+    """A stable, readable reason for an HTTP error answer (used to group failures).
+
+    ``text`` and ``location`` must already have passed :func:`~hecnb._secret.untrusted`.
+    """
+    if 300 <= status < 400:
+        where = f" to {location}" if location else ""
+        hint = (f"the collector redirected the request{where}; hecnb does not follow redirects "
+                "(the API key would go along): use the collector's own URL")
+    else:
+        hint = _STATUS_HINTS.get(status, "unexpected answer")
     detail = f": {text}" if text else ""
     code = f", code {hec_code}" if hec_code is not None else ""
     return f"HTTP {status} ({hint}{code}){detail}"
 
 
-def describe_transport_error(exc: BaseException, url: str, timeout: float) -> str:
-    """A reason a user can act on for a request that got no HTTP answer."""
-    host = httpx.URL(url).host
+# what OpenSSL says when the other side answered a TLS hello in plain text (a plain-http port)
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE",
+               "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL", "UNEXPECTED_RECORD")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     cur: BaseException | None = exc
     while cur is not None and len(chain) < 8:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
-    text = " ".join(str(e) for e in chain).lower()
+    return chain
+
+
+def _transport_failure(exc: BaseException, url: str, timeout: float,
+                       secrets: Iterable[Secret] = ()) -> tuple[str, bool]:
+    """``(reason a user can act on, permanent?)`` for a request that got no HTTP answer.
+
+    Exception texts can quote what the server sent, so they pass through ``untrusted``.
+    Permanent: a certificate that does not verify, or a plain-http port spoken to in TLS
+    (no retry, and no other batch can do better).
+    """
+    u = httpx.URL(url)
+    host = u.host
+    chain = _chain(exc)
+    text = untrusted(" ".join(str(e) for e in chain), secrets, limit=2000).lower()
     if isinstance(exc, httpx.TimeoutException):
-        what = "connecting" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else (
-            "waiting for the answer")
-        return (f"timeout: no progress for {timeout:g} s while {what} ({host}); "
-                "check proxies and firewalls or raise ingest_timeout")
+        phase = ("connecting" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                 else "sending the request" if isinstance(exc, httpx.WriteTimeout)
+                 else "waiting for the answer")
+        return describe_timeout(host, timeout, phase), False
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or (
             "certificate verify failed" in text):
         return (f"TLS: the certificate of {host} could not be verified; behind a TLS-inspecting "
-                "proxy pass verify='/path/to/corporate-ca.pem'")
-    if any(isinstance(e, ssl.SSLError) for e in chain):
-        return f"TLS: the secure connection to {host} failed ({exc})"
+                "proxy pass verify='/path/to/corporate-ca.pem'"), True
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None:
+        what = untrusted(getattr(tls, "reason", None) or getattr(tls, "strerror", None)
+                         or str(tls) or type(tls).__name__, secrets)
+        where = f"{host}:{u.port}" if u.port else host
+        if any(mark.lower() in text or mark in what for mark in _PLAIN_HTTP):
+            return (f"TLS: the secure connection to {where} failed ({what}): the port may serve "
+                    "plain http, not https; check the port, or use an http:// URL if it is this "
+                    "machine"), True
+        return f"TLS: the secure connection to {where} failed ({what})", False
     if ("name or service not known" in text or "nodename nor servname" in text
             or "getaddrinfo failed" in text or "temporary failure in name resolution" in text
             or "no address associated" in text or "[errno -2]" in text or "[errno -3]" in text
             or "[errno -5]" in text or "[errno 8]" in text):
         return (f"DNS: cannot resolve {host}; check the URL key and region (or the API URL) "
-                "and your DNS/proxy settings")
+                "and your DNS/proxy settings"), False
     if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return f"connection refused by {host}: nothing is listening at that address and port"
+        return (f"connection refused by {host}: nothing is listening at that address and port",
+                False)
+    if isinstance(exc, httpx.ProxyError):
+        return f"proxy error on the way to {host}: {untrusted(str(exc), secrets)}", False
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-        return f"connection to {host} dropped before an answer arrived"
-    return f"network error talking to {host}: {type(exc).__name__}: {exc}"
+        return f"connection to {host} dropped before an answer arrived", False
+    return (f"network error talking to {host}: {type(exc).__name__}: "
+            f"{untrusted(str(exc), secrets)}"), False
+
+
+def describe_transport_error(exc: BaseException, url: str, timeout: float,
+                             secrets: Iterable[Secret] = ()) -> str:
+    """A reason a user can act on for a request that got no HTTP answer."""
+    return _transport_failure(exc, url, timeout, secrets)[0]
+
+
+def describe_timeout(host: str, timeout: float, phase: str) -> str:
+    """The reason for an attempt the deadline (``ingest_timeout``) cut."""
+    return (f"timeout: no complete answer within ingest_timeout={timeout:g} s (cut while "
+            f"{phase}, {host}); check proxies and firewalls or raise ingest_timeout")
+
+
+@dataclass
+class Answer:
+    """One attempt of a request: the answer (read bounded, parsed, cleaned) or why none came.
+
+    Every text in it has passed :func:`~hecnb._secret.untrusted`.
+    """
+
+    status: int | None
+    hec_code: int | None = None
+    text: str = ""  # the answer's text (the HEC "text", else the body), cleaned
+    hec: bool = False  # the body was an HEC JSON answer
+    invalid_event: int | None = None  # position the collector named as bad (400 code 6/12/13)
+    retry_after: float | None = None
+    reason: str = ""  # a failure in words (empty for a 2xx)
+    warning: str | None = None  # a 2xx that is not a clean success
+    permanent: bool = False  # no other request of the send can fare better
+    received: bool = False  # no answer, but the collector may have the whole request
+    seconds: float = 0.0
+
+
+def _decoded(data: bytes, encoding: str | None, cut: bool) -> tuple[bytes | None, bool]:
+    """The body undone of its Content-Encoding, at most MAX_ANSWER_BYTES of it (so a small
+    compressed answer cannot expand into gigabytes); None when it cannot be read."""
+    enc = (encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return data, cut
+    if enc not in ("gzip", "x-gzip", "deflate"):
+        return None, cut
+    for wbits in ((47,) if enc != "deflate" else (15, -15)):
+        d = zlib.decompressobj(wbits)
+        try:
+            out = d.decompress(data, MAX_ANSWER_BYTES)
+        except zlib.error:
+            continue
+        return out, cut or bool(d.unconsumed_tail) or not d.eof
+    return None, cut
+
+
+def _parse_answer(status: int, headers: httpx.Headers, data: bytes, cut: bool,
+                  secrets: Iterable[Secret], note: str = "", decoded: bool = False) -> Answer:
+    """What a (bounded) answer says. Never raises: a body that cannot be parsed (junk, deep
+    nesting, wrong types) is only a reason; any 2xx is delivered whatever its body."""
+    body, cut = (data, cut) if decoded else _decoded(data, headers.get("content-encoding"), cut)
+    code = invalid = None
+    text = ""
+    hec = False
+    if body is None:
+        raw = f"(an answer in {headers.get('content-encoding')!r} encoding, not read)"
+    else:
+        raw = untrusted(body, secrets, truncated=cut)
+        obj: Any = None
+        if body and not cut:
+            try:
+                obj = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                obj = None
+        if isinstance(obj, dict):
+            hec = "code" in obj or "text" in obj
+            value = obj.get("code")
+            code = value if type(value) is int else None
+            value = obj.get("invalid-event-number")
+            invalid = value if type(value) is int and value >= 0 else None
+            value = obj.get("text")
+            text = untrusted(value, secrets) if isinstance(value, str) else ""
+        if not text and not hec:
+            text = raw
+    if note:
+        text = f"{text} ({note})" if text else f"({note})"
+    answer = Answer(status, code, text, hec, invalid,
+                    parse_retry_after(headers.get("retry-after")))
+    if is_delivered(status):
+        if code not in (None, 0):
+            answer.warning = f"HTTP {status} with HEC code {code}" + (f": {text}" if text
+                                                                      else "")
+        elif text and not hec:
+            answer.warning = (f"HTTP {status} whose body is not an HEC answer ({text[:120]}); "
+                              "check that the URL is the collector's")
+        return answer
+    location = untrusted(headers.get("location"), secrets) if 300 <= status < 400 else None
+    answer.reason = describe_status(status, code, text, location)
+    answer.permanent = is_permanent(status)
+    return answer
+
+
+async def _within(deadline: float, aw: Any) -> Any:
+    """Await ``aw`` until the loop time ``deadline``; ``asyncio.TimeoutError`` after it."""
+    left = deadline - asyncio.get_running_loop().time()
+    if left <= 0:
+        aw.close()
+        raise asyncio.TimeoutError
+    return await asyncio.wait_for(aw, left)
+
+
+async def _read_bounded(resp: httpx.Response, into: list[bytes]) -> bool:
+    """Read the raw answer body into ``into``, at most MAX_ANSWER_BYTES; True if cut short."""
+    if resp.is_stream_consumed:  # made in memory (a mock transport): already read
+        into.append(resp.content[:MAX_ANSWER_BYTES])
+        return len(resp.content) > MAX_ANSWER_BYTES
+    n = 0
+    async for chunk in resp.aiter_raw():
+        into.append(chunk)
+        n += len(chunk)
+        if n >= MAX_ANSWER_BYTES:
+            return True
+    return False
 
 
 @dataclass
@@ -126,18 +295,25 @@ class Outcome:
     batch: Batch
     reason: str = ""
     invalid_event: int | None = None  # position the collector named as bad (400 code 6/12/13)
+    permanent: bool = False  # a failure no other batch can fare better with: stop the send
+    halted: bool = False  # never sent, because an earlier permanent failure stopped the send
+    warning: str | None = None  # delivered, but the answer was not a clean success
 
 
 @dataclass
 class _Send:
-    """What every request of one run shares."""
+    """What every request of one run shares (no key: ``auth`` writes it into each request)."""
 
     config: IngestConfig
     url: str
-    headers: dict[str, str] = field(repr=False)  # they carry the API key
+    headers: dict[str, str]
     client: httpx.AsyncClient
-    pool: cf.Executor  # the worker threads that make bodies
-    window: Window
+    pool: cf.Executor | None  # the worker threads that make bodies
+    window: Window | None
+    auth: KeyAuth = field(repr=False)
+    secrets: tuple[Secret, ...] = field(repr=False, default=())
+    halt: str | None = None  # the permanent failure that stopped the run
+    delivered_any: bool = False  # some request of the run was delivered
 
 
 @dataclass
@@ -148,7 +324,7 @@ class _Attempts:
     raw_len: int = 0
     attempts: int = 0
     ambiguous: int = 0
-    in_request: bool = False
+    on_wire: bool = False  # this attempt's request went out: the collector may have it
 
 
 class Engine:
@@ -218,6 +394,23 @@ class Engine:
                 self._io = LoopThread()
             return self._io
 
+    def _routing(self, config: IngestConfig) -> tuple[str | None, bool]:
+        """``(proxy, trust_env)`` for the pool.
+
+        An ``http://`` target is never reached through a proxy, from the environment or
+        otherwise: the request, key included, would travel in clear to the proxy (whose own
+        ``200`` would then count as delivered). An ``https://`` target uses ``proxy=`` when
+        given (CONNECT: the key travels inside the TLS tunnel), none with ``proxy=False``, and
+        the environment's ``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` otherwise. A transport
+        passed to ``HEC(transport=...)`` decides for itself.
+        """
+        if self._transport is not None or config.ingest_url.startswith("http:"):
+            return None, False
+        proxy = config.proxy
+        if isinstance(proxy, str):
+            return proxy, False
+        return None, proxy is None
+
     async def _ready(self, config: IngestConfig) -> httpx.AsyncClient:
         """The pooled async client for this configuration, made (and the async stack loaded)
         before a send starts encoding; runs on the loop.
@@ -228,7 +421,9 @@ class Engine:
         """
         io = self._io
         assert io is not None
-        key = (id(config.verify), config.verify, self.max_in_flight)
+        proxy, trust_env = self._routing(config)
+        key = (id(config.verify), config.verify, self.max_in_flight, trust_env,
+               hash(proxy), config.proxy_shown)
         client = io.client
         if client is None or client.is_closed or io.client_key != key:
             if client is not None:
@@ -243,25 +438,26 @@ class Engine:
                 transport = ThreadedTransport(self._transport)
             client = httpx.AsyncClient(transport=transport, verify=self._verify(config),
                                        limits=limits, headers={"User-Agent": USER_AGENT},
-                                       follow_redirects=False, trust_env=True)
+                                       follow_redirects=False, trust_env=trust_env,
+                                       proxy=proxy)
             io.client, io.client_key = client, key
             import anyio  # httpx's own dependency; its asyncio backend loads on first use
 
             await anyio.sleep(0)
         return client
 
-    def request(self, config: IngestConfig, url: str, body: bytes, headers: dict[str, str]
-                ) -> tuple[httpx.Response, float]:
-        """One POST on the send pool from the calling thread, no retries (connection checks):
-        ``(answer, seconds it took)``; raises ``httpx.TransportError`` when none came."""
+    def check(self, config: IngestConfig, url: str, body: bytes, content_type: str) -> Answer:
+        """One POST on the send pool from the calling thread, no retries (connection checks);
+        the same deadline, bounded read and cleaning as every request of a send."""
         io = self._loop()
+        auth, secrets = config.auth(), config.secrets()
+        guard_logs(secrets)
 
-        async def post() -> tuple[httpx.Response, float]:
+        async def post() -> Answer:
             client = await self._ready(config)
-            t0 = time.perf_counter()
-            resp = await client.post(url, content=body, headers=headers,
-                                     timeout=config.ingest_timeout)
-            return resp, time.perf_counter() - t0
+            send = _Send(config, url, _headers(content_type, False), client, None, None, auth,
+                         secrets)
+            return await self._exchange(send, body, _Attempts())
 
         return io.run(post())
 
@@ -281,13 +477,13 @@ class Engine:
         return []
 
     # -- one request -------------------------------------------------------------------------
-    async def _wait(self, seconds: float) -> bool:
-        """Sleep between attempts; True when the send was stopped meanwhile."""
+    async def _wait(self, seconds: float, send: _Send) -> bool:
+        """Sleep between attempts; True when the send was stopped (or halted) meanwhile."""
         if self._sleep is not None:
             self._sleep(seconds)
-            return self._stop.is_set()
+            return self._stop.is_set() or send.halt is not None
         end = time.monotonic() + seconds
-        while not self._stop.is_set():
+        while not self._stop.is_set() and send.halt is None:
             left = end - time.monotonic()
             if left <= 0:
                 return False
@@ -302,6 +498,67 @@ class Engine:
             body = gzip_compress(body, self.compress_level)
         return body, raw_len
 
+    async def _exchange(self, send: _Send, body: bytes, state: _Attempts) -> Answer:
+        """One attempt: POST ``body`` and read at most MAX_ANSWER_BYTES of the answer, all
+        within one deadline of ``ingest_timeout`` (connect, upload and answer together, so a
+        server that trickles bytes cannot hold a request longer). Never raises for HTTP or
+        network trouble; a cancellation (Ctrl-C) propagates with ``state.on_wire`` telling
+        whether the request had gone out."""
+        timeout = send.config.ingest_timeout
+        state.on_wire = self._transport is not None  # a custom transport: assume it went out
+
+        phase = "connecting"
+
+        async def trace(name: str, info: dict[str, Any]) -> None:
+            nonlocal phase
+            if name == "http11.send_request_headers.started" and getattr(
+                    info.get("request"), "method", None) == b"POST":  # not a proxy's CONNECT
+                state.on_wire = True  # from here the collector may get the whole request
+                phase = "sending the request"
+            elif name == "http11.send_request_body.complete" and state.on_wire:
+                phase = "waiting for the answer"
+
+        request = send.client.build_request("POST", send.url, content=body,
+                                            headers=send.headers, timeout=timeout,
+                                            extensions={"trace": trace})
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        deadline = t0 + timeout
+        try:
+            resp = await _within(deadline, send.client.send(request, auth=send.auth,
+                                                            stream=True))
+        except asyncio.TimeoutError:
+            if state.on_wire and phase == "connecting":  # a custom transport: no trace
+                phase = "waiting for the answer"
+            host = httpx.URL(send.url).host
+            state.on_wire, received = False, state.on_wire
+            return Answer(None, reason=describe_timeout(host, timeout, phase),
+                          received=received, seconds=loop.time() - t0)
+        except httpx.TransportError as exc:  # the one place httpx errors are translated
+            reason, permanent = _transport_failure(exc, send.url, timeout, send.secrets)
+            received = _maybe_received(exc) and state.on_wire
+            state.on_wire = False
+            return Answer(None, reason=reason, permanent=permanent, received=received,
+                          seconds=loop.time() - t0)
+        chunks: list[bytes] = []
+        note = ""
+        in_memory = resp.is_stream_consumed  # made whole by a mock transport (decoded already)
+        try:
+            try:
+                cut = await _within(deadline, _read_bounded(resp, chunks))
+            except asyncio.TimeoutError:
+                cut, note = True, f"the rest of the answer did not come within {timeout:g} s"
+            except httpx.TransportError:
+                cut, note = True, "the connection broke during the answer"
+        finally:
+            await resp.aclose()
+        state.on_wire = False
+        seconds = loop.time() - t0
+        answer = _parse_answer(resp.status_code, resp.headers, b"".join(chunks)[
+            :MAX_ANSWER_BYTES], cut, send.secrets, note, decoded=in_memory)
+        answer.seconds = seconds
+        return answer
+
     async def _post(self, batch: Batch, send: _Send) -> Outcome:
         """POST one batch with retries; never raises for HTTP or network trouble.
 
@@ -311,13 +568,16 @@ class Engine:
         t0 = time.perf_counter()
         if self._stop.is_set():
             return self._outcome(batch, None, None, NOT_SENT, 0, 0, b"", t0)
+        if send.halt is not None:
+            return self._halted(batch, send, t0)
         state = _Attempts()
         try:
-            if batch.size < INLINE_BODY_BYTES:
+            if batch.size < INLINE_BODY_BYTES or send.pool is None:
                 state.body, state.raw_len = self._body(batch, send.config.compress)
             else:
                 state.body, state.raw_len = await asyncio.get_running_loop().run_in_executor(
                     send.pool, self._body, batch, send.config.compress)
+            assert send.window is not None
             await send.window.acquire()
             rtt: float | None = None
             try:
@@ -330,62 +590,69 @@ class Engine:
             if isinstance(exc, RuntimeError) and not self._stop.is_set():
                 raise
             reason = INTERRUPTED if state.attempts else NOT_SENT
-            if state.in_request:
+            if state.on_wire:  # the request was (being) sent: the collector may have it
                 state.ambiguous += 1
-                reason += " (the collector may have received it)"
+                reason = INTERRUPTED + MAYBE_RECEIVED
             return self._outcome(batch, None, None, reason, state.attempts, state.raw_len,
                                  state.body, t0, state.ambiguous)
 
+    def _halted(self, batch: Batch, send: _Send, t0: float, state: _Attempts | None = None
+                ) -> Outcome:
+        """The outcome of a batch an earlier permanent failure kept from being sent."""
+        out = self._outcome(batch, None, None, STOPPED + (send.halt or ""), 0,
+                            state.raw_len if state else 0, b"", t0)
+        out.halted = True
+        return out
+
     async def _attempts(self, batch: Batch, send: _Send, state: _Attempts, t0: float
                         ) -> tuple[Outcome, float | None]:
-        """The attempts of one request: ``(outcome, first attempt's round trip if it was 200)``.
+        """The attempts of one request: ``(outcome, first attempt's round trip if delivered)``.
         ``state`` is kept up to date so that a cancellation can still be accounted."""
-        url, timeout, body = send.url, send.config.ingest_timeout, state.body
+        body = state.body
+        last: Outcome | None = None
         while True:
             if self._stop.is_set():
                 return self._outcome(batch, None, None,
                                      INTERRUPTED if state.attempts else NOT_SENT,
                                      state.attempts, state.raw_len, body, t0,
                                      state.ambiguous), None
+            if send.halt is not None:  # another request met a permanent failure
+                return (last or self._halted(batch, send, t0, state)), None
             state.attempts += 1
-            retry_after = None
-            invalid = None
-            state.in_request = True
-            sent_at = time.perf_counter()
-            try:
-                resp = await send.client.post(url, content=body, headers=send.headers,
-                                              timeout=timeout)
-            except httpx.TransportError as exc:  # the one place httpx errors are translated
-                status, hec_code, text = None, None, ""
-                reason = (INTERRUPTED if self._stop.is_set()
-                          else describe_transport_error(exc, url, timeout))
-                if _maybe_received(exc):
-                    state.ambiguous += 1
-                    reason += " (the collector may have received it)"
-            else:
-                status = resp.status_code
-                hec_code, text, invalid = _hec_answer(resp)
-                if status == 200:
-                    rtt = time.perf_counter() - sent_at if state.attempts == 1 else None
-                    if self._log:
-                        self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: 200, "
-                                  f"RESPONSE: {resp.text[:200]}")
-                    return self._outcome(batch, 200, hec_code, text, state.attempts,
-                                         state.raw_len, body, t0, state.ambiguous), rtt
-                reason = describe_status(status, hec_code, text)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-            finally:
-                state.in_request = False
+            ans = await self._exchange(send, body, state)
+            if ans.received:
+                state.ambiguous += 1
+            status = ans.status
+            if is_delivered(status):
+                send.delivered_any = True
+                rtt = ans.seconds if state.attempts == 1 else None
+                if self._log:
+                    self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: {status}, "
+                              f"RESPONSE: {ans.text}")
+                out = self._outcome(batch, status, ans.hec_code, ans.text, state.attempts,
+                                    state.raw_len, body, t0, state.ambiguous)
+                out.warning = ans.warning
+                return out, rtt
+            reason = ans.reason
+            if status is None and self._stop.is_set():
+                reason = INTERRUPTED
+            if ans.received:
+                reason += MAYBE_RECEIVED
             if self._log:
                 self._log(f"BATCH {batch.seq}: attempt {state.attempts} failed: {reason}")
-            if (not is_transient(status) or state.attempts > self.retry.retries
+            out = self._outcome(batch, status, ans.hec_code, ans.text, state.attempts,
+                                state.raw_len, body, t0, state.ambiguous)
+            out.reason = reason
+            out.invalid_event = ans.invalid_event if status == 400 else None
+            out.permanent = ans.permanent
+            if (ans.permanent or not is_transient(status) or state.attempts > self.retry.retries
                     or self._stop.is_set()):
-                out = self._outcome(batch, status, hec_code, text, state.attempts,
-                                    state.raw_len, body, t0, state.ambiguous)
-                out.reason = reason
-                out.invalid_event = invalid if status == 400 else None
                 return out, None
-            if await self._wait(self.retry.delay(state.attempts - 1, retry_after, self._rng)):
+            last = out
+            if await self._wait(self.retry.delay(state.attempts - 1, ans.retry_after,
+                                                 self._rng), send):
+                if send.halt is not None and not self._stop.is_set():
+                    return out, None  # its own last failure, not the other request's
                 return self._outcome(batch, None, None, INTERRUPTED, state.attempts,
                                      state.raw_len, body, t0, state.ambiguous), None
 
@@ -396,17 +663,27 @@ class Engine:
         result = BatchResult(batch.seq, len(batch), status, hec_code, message, attempts,
                              raw_len, len(body) if attempts else 0, time.perf_counter() - t0,
                              ambiguous)
-        return Outcome(result, batch, "" if status == 200 else message)
+        return Outcome(result, batch, "" if is_delivered(status) else message)
 
     async def _deliver(self, batch: Batch, send: _Send) -> list[Outcome]:
-        """POST a batch; split it on 413, and set aside an event the collector names as bad."""
+        """POST a batch; split it on 413, set aside an event the collector names as bad, and
+        stop the run at a permanent failure."""
         outcomes: list[Outcome] = []
         todo = [batch]
         while todo:
             b = todo.pop()
             out = await self._post(b, send)
             status = out.result.status
-            if status == 413 and len(b) > 1 and not self._stop.is_set():
+            if status == 413 and len(b) == 1 and not send.delivered_any:
+                # not even one event fits, and nothing was accepted: the limit is not about
+                # this batch, and halving further cannot help (a collector answering 413 to
+                # everything costs one path of halvings, not 2N - 1 requests)
+                out.permanent = True
+                out.reason += ("; even a single event was refused before any request was "
+                               "accepted: check the collector's (or a proxy's) size limit")
+            if out.permanent and send.halt is None:
+                send.halt = out.reason
+            if status == 413 and len(b) > 1 and not self._stop.is_set() and send.halt is None:
                 first, second = b.split()
                 todo += [second, first]
                 continue
@@ -443,10 +720,9 @@ class Engine:
         """
         self.last_report = None  # an early error must not leave the previous run's report
         url = url or config.target_url
-        headers = config.headers()
-        headers["Content-Type"] = encoder.content_type
-        if config.compress:
-            headers["Content-Encoding"] = "gzip"
+        auth, secrets = config.auth(), config.secrets()  # the key stays inside ``auth``
+        guard_logs(secrets)
+        headers = _headers(encoder.content_type, config.compress)
         report = SendReport(url=url, ingest_format=ingest_format or config.ingest_format,
                             raw=bool(getattr(encoder, "raw", config.raw_ingest)), encoder=encoder)
         if total is None and hasattr(events, "__len__"):
@@ -474,13 +750,18 @@ class Engine:
             report.batches.append(res)
             report.bytes_raw += res.bytes_raw
             report.bytes_sent += res.bytes_sent
-            if res.status == 200:
+            delivered = is_delivered(res.status)
+            if delivered:
                 report.delivered += res.events
+                if out.warning:
+                    warn(out.warning)
             else:
                 _fail_all(report, out.batch, out.reason, res.status, res.hec_code)
-            if report.last_status is None or report.last_status == 200 or res.status != 200:
+            if out.halted and report.last_status is not None:
+                pass  # the failure that stopped the send stays the last status
+            elif report.last_status is None or is_delivered(report.last_status) or not delivered:
                 report.last_status = 0 if res.status is None else res.status
-                report.last_message = res.message if res.status == 200 else out.reason
+                report.last_message = res.message if delivered else out.reason
             if bar is not None:
                 bar.update(res.events)
                 if report.failed:
@@ -496,6 +777,12 @@ class Engine:
                 del inbox[0]
             self._check_interrupt()
 
+        def warn(message: str) -> None:
+            if message not in report.warnings:  # logged once per run, counted per request
+                _log.warning("delivered, but: %s", message)
+                report.warnings[message] = 0
+            report.warnings[message] += 1
+
         def fail_now(failures: list[FailedEvent]) -> None:
             report.failed.extend(failures)
             if bar is not None:
@@ -509,9 +796,14 @@ class Engine:
         def submit(batch: Batch) -> None:
             # batches alive at once: the window's worth in flight plus one being compressed per
             # thread; this bounds memory for streams of any length
-            while len(pending) >= window.limit + self.thread_count:
-                collect()
             assert send is not None
+            while len(pending) >= window.limit + self.thread_count and send.halt is None:
+                collect()
+            if send.halt is not None:  # a permanent failure: this batch is never sent
+                _fail_all(report, batch, STOPPED + send.halt)
+                if bar is not None:
+                    bar.update(len(batch))
+                return
             fut = io.submit(self._deliver(batch, send), if_cancelled=partial(_unsent, batch))
             pending[fut] = batch
 
@@ -523,7 +815,7 @@ class Engine:
             except cf.CancelledError:  # Ctrl-C while the pool was being made
                 self._check_interrupt()
                 raise
-            send = _Send(config, url, headers, client, executor, window)
+            send = _Send(config, url, headers, client, executor, window, auth, secrets)
             for indices, parts, originals, failures in producer:
                 if failures:
                     fail_now(failures)
@@ -538,6 +830,8 @@ class Engine:
                     submit(unsent[0])
                     del unsent[0]
                 self._check_interrupt()
+                if send.halt is not None:
+                    break  # a permanent failure: read no more of the input
             batch = batcher.flush()
             if batch is not None:
                 unsent.append(batch)
@@ -545,6 +839,9 @@ class Engine:
                 del unsent[0]
             while pending:
                 collect()
+            if send.halt is not None:
+                fail_now(_unreached(events, producer, placed, STOPPED + send.halt,
+                                    encoded=encoded, indexed=indexed))
         except BaseException as exc:  # KeyboardInterrupt above all: account, then re-raise
             interrupted = exc
             if producer.current and not isinstance(events, Sequence):
@@ -568,6 +865,7 @@ class Engine:
             self._release_sigint(previous_handler)
             executor.shutdown(wait=True, cancel_futures=True)
             report.elapsed = time.perf_counter() - t0
+            report.stopped = send.halt if send is not None else None
             report.in_flight_peak = window.most
             self.last_window = window
             report.total = report.delivered + len(report.failed)
@@ -732,6 +1030,32 @@ class _Chunks:
         return keep_i, parts, keep_o, failures
 
 
+def _headers(content_type: str, compress: bool) -> dict[str, str]:
+    """The headers every request of a run carries; the key is not among them (``KeyAuth``
+    writes it into each request). Answers are asked for uncompressed: they are read bounded."""
+    headers = {"Content-Type": content_type, "Accept-Encoding": "identity"}
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+    return headers
+
+
+def _unreached(events: Iterable[Any], producer: _Chunks, placed: int, reason: str, *,
+               encoded: bool, indexed: bool) -> list[FailedEvent]:
+    """The events of a list the run never reached (a permanent failure stopped it), listed as
+    failed with ``reason``; chunks already encoded keep their bytes, for a resend. The rest of
+    a file (``report.unread``), a DataFrame (the caller) or a generator (never read further)
+    is not listed here."""
+    if not isinstance(events, Sequence):
+        return []
+    if encoded:
+        return [FailedEvent(i, o, reason, payload=p)
+                for idxs, parts, origs in events[producer.chunks_taken:]
+                for i, p, o in zip(idxs, parts, origs, strict=True)]
+    if indexed:
+        return []
+    return [FailedEvent(i, events[i], reason) for i in range(placed, len(events))]
+
+
 def _unsent(batch: Batch) -> list[Outcome]:
     """The outcome of a batch whose task Ctrl-C cancelled before it started."""
     return [Engine._outcome(batch, None, None, NOT_SENT, 0, 0, b"", time.perf_counter())]
@@ -769,20 +1093,6 @@ def _maybe_received(exc: httpx.TransportError) -> bool:
     return not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
                                 httpx.WriteError, httpx.WriteTimeout, httpx.UnsupportedProtocol,
                                 httpx.ProxyError))
-
-
-def _hec_answer(resp: httpx.Response) -> tuple[int | None, str, int | None]:
-    """``(code, text, invalid-event-number)`` from a Splunk-style JSON answer, or best effort."""
-    try:
-        data = resp.json()
-    except ValueError:
-        return None, resp.text.strip()[:300], None
-    if isinstance(data, dict):
-        code = data.get("code")
-        bad = data.get("invalid-event-number")
-        return ((code if isinstance(code, int) else None), str(data.get("text", "")),
-                bad if isinstance(bad, int) else None)
-    return None, str(data)[:300], None
 
 
 def _precheck(events: Sequence[Any]) -> None:

@@ -8,12 +8,15 @@ hidden prompt; it is never an option, so it never lands in shell history or ``ps
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import __version__
@@ -22,6 +25,10 @@ from ._errors import HecError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Signals handled as Ctrl-C: what ``kill``, systemd, Docker and a closing terminal send.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+_received: list[int] = []  # the stop signals that arrived during this command
 
 
 def _destination_options(p: argparse.ArgumentParser) -> None:
@@ -41,6 +48,12 @@ def _destination_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-verify", action="store_true", help="turn TLS verification off (unsafe)")
     g.add_argument("--allow-insecure-http", action="store_true",
                    help="allow http:// to a host that is not this machine")
+    g.add_argument("--proxy", metavar="URL",
+                   help="the proxy for https:// targets, e.g. http://proxy.example:3128 "
+                        "(default: HTTPS_PROXY/ALL_PROXY from the environment; http:// targets "
+                        "never use a proxy). A proxy password belongs in HTTPS_PROXY, not here")
+    g.add_argument("--no-proxy", action="store_true",
+                   help="use no proxy, whatever the environment says")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -189,8 +202,29 @@ def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "verify": verify,
         "allow_insecure_http": args.allow_insecure_http,
         "raw_ingest": getattr(args, "raw", False),
+        "proxy": _proxy(args),
     }
     return kw
+
+
+def _proxy(args: argparse.Namespace) -> str | bool | None:
+    if args.no_proxy:
+        if args.proxy:
+            raise _Usage("--proxy and --no-proxy contradict each other: give one.")
+        return False
+    if args.proxy:
+        import httpx
+
+        try:
+            password = httpx.URL(args.proxy if "://" in args.proxy else
+                                 "http://" + args.proxy).password
+        except (httpx.InvalidURL, ValueError):
+            password = None  # HEC says what is wrong with it
+        if password:
+            raise _Usage("--proxy holds a password, which would land in shell history and "
+                         "`ps` output: put the proxy URL with its password in HTTPS_PROXY "
+                         "instead.")
+    return args.proxy or None
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
@@ -229,22 +263,66 @@ def _cmd_resend(args: argparse.Namespace) -> int:
 def _interrupted(report: Any, dead_letter: str | None) -> int:
     if report is None:
         print("hecnb: interrupted before anything was sent", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupt_status()
     print(f"hecnb: interrupted: {report}", file=sys.stderr)
     if dead_letter:
         n = report.write_dead_letter(dead_letter)
         print(f"hecnb: {n:,} records of events not confirmed written to {dead_letter}; send "
               f"them with: hecnb resend {dead_letter}", file=sys.stderr)
-    return EXIT_INTERRUPTED
+    return _interrupt_status()
+
+
+def _interrupt_status() -> int:
+    """130 for Ctrl-C; 128 + the signal for SIGTERM (143) and SIGHUP (129), as a shell does."""
+    return 128 + _received[0] if _received else EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Handle SIGTERM and SIGHUP as Ctrl-C: stop, account, write the dead letter, exit.
+
+    The signal is passed to whatever handles SIGINT at that moment: during a send that is the
+    engine, which stops at its next safe point; elsewhere Python's own handler, which raises
+    KeyboardInterrupt. Only on the main thread (``main()`` may be called from a kernel's).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, frame: Any) -> None:
+        _received.append(signum)
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = {}
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            previous[sig] = signal.signal(sig, forward)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, handler)
+        _received.clear()
 
 
 def _finish(report: Any, dead_letter: str | None, *, what: str) -> int:
     print(report)
-    for failure in report.failed[:10]:
-        where = failure.index + 1 if what == "line" else failure.index
-        print(f"  {what} {where}: {failure.reason}", file=sys.stderr)
-    if report.failed_count > 10:
-        print(f"  ... and {report.failed_count - 10:,} more", file=sys.stderr)
+    groups: dict[str, list[int]] = {}
+    for failure in report.failed:  # one line per reason, not a screen of identical lines
+        groups.setdefault(failure.reason, []).append(failure.index)
+    for reason, indices in list(groups.items())[:10]:
+        first = indices[0] + 1 if what == "line" else indices[0]
+        where = (f"{what} {first:,}" if len(indices) == 1 else
+                 f"{len(indices):,} {what}s from {what} {first:,}")
+        print(f"  {where}: {reason}", file=sys.stderr)
+    if len(groups) > 10:
+        rest = sum(len(v) for v in list(groups.values())[10:])
+        print(f"  ... and {rest:,} more for {len(groups) - 10:,} other reasons", file=sys.stderr)
     if dead_letter and not report.ok:
         n = report.write_dead_letter(dead_letter)
         print(f"hecnb: {n:,} failed events written to {dead_letter}; send them again with: "
@@ -323,14 +401,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"demo": _cmd_demo, "send": _cmd_send, "resend": _cmd_resend,
                 "test-connection": _cmd_test, "emulate": _cmd_emulate}
-    try:
-        return commands[args.command](args)
-    except (_Usage, HecError, ValueError) as exc:
-        print(f"hecnb {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("hecnb: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with _stop_signals():
+        try:
+            return commands[args.command](args)
+        except (_Usage, HecError, ValueError) as exc:
+            print(f"hecnb {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("hecnb: interrupted", file=sys.stderr)
+            return _interrupt_status()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -113,6 +113,10 @@ class ConfigPanel:
                                     indent=False)
         self.timeout = widgets.BoundedFloatText(min=0.1, max=3600, step=1,
                                                 description="Timeout (s)", style=_STYLE)
+        self.proxy = widgets.Text(
+            description="Proxy (https)", placeholder="http://proxy.example:3128 (empty: "
+            "HTTPS_PROXY from the environment)", continuous_update=False, style=_STYLE,
+            layout=_WIDE)
         self.use_emulator = widgets.Checkbox(description="Local emulator (starts one and sends "
                                              "to it)", indent=False)
         self.test_button = widgets.Button(description="Test connection", icon="plug")
@@ -135,7 +139,7 @@ class ConfigPanel:
             widgets.HTML("<b>hecnb: NG-SIEM HEC connection</b>"),
             self.region, self.url, self.api_key, self.key_status,
             widgets.HBox([self.ingest_format, self.raw]),
-            self.timeout, self.use_emulator,
+            self.timeout, self.proxy, self.use_emulator,
             widgets.HBox([self.test_button, self.apply_button]),
             self.profile_name,
             widgets.HBox([self.key_source, self.key_env]),
@@ -146,7 +150,7 @@ class ConfigPanel:
     def _wire(self) -> None:
         self.api_key.observe(self._on_key, names="value")
         for control in (self.region, self.url, self.ingest_format, self.raw, self.timeout,
-                        self.key_source, self.key_env):
+                        self.proxy, self.key_source, self.key_env):
             control.observe(self._on_control, names="value")
         self.use_emulator.observe(self._on_emulator, names="value")
         self.test_button.on_click(self._handler(self.test_connection))
@@ -174,6 +178,9 @@ class ConfigPanel:
         self.model.ingest_format = cfg.ingest_format
         self.model.raw_ingest = cfg.raw_ingest
         self.model.timeout = float(cfg.ingest_timeout)
+        proxy = cfg.proxy
+        if isinstance(proxy, str) and cfg.proxy_shown == proxy:  # never a proxy's password
+            self.model.proxy = proxy
         self.model.set_key(cfg.ingest_key)
 
     def _show_model(self) -> None:
@@ -186,11 +193,13 @@ class ConfigPanel:
             self.ingest_format.value = self.model.ingest_format
             self.raw.value = self.model.raw_ingest
             self.timeout.value = self.model.timeout
+            self.proxy.value = self.model.proxy
             self.use_emulator.value = self._emulator is not None
             if self.model.key_source in dict(self.key_source.options).values():
                 self.key_source.value = self.model.key_source
             self.key_env.value = self.model.key_env
             self.url.disabled = self.region.disabled = self._emulator is not None
+            self.proxy.disabled = self._emulator is not None
             self.region.disabled = self.region.disabled or "://" in self.model.url_or_key
             self.api_key.disabled = self._emulator is not None
         finally:
@@ -222,7 +231,8 @@ class ConfigPanel:
         owner = change["owner"]
         field = {id(self.region): "region", id(self.url): "url_or_key",
                  id(self.ingest_format): "ingest_format", id(self.raw): "raw_ingest",
-                 id(self.timeout): "timeout", id(self.key_source): "key_source",
+                 id(self.timeout): "timeout", id(self.proxy): "proxy",
+                 id(self.key_source): "key_source",
                  id(self.key_env): "key_env"}[id(owner)]
         previous = getattr(self.model, field)
         setattr(self.model, field, change["new"])
@@ -230,6 +240,12 @@ class ConfigPanel:
             self.model.validate()
         except ConfigError as exc:
             setattr(self.model, field, previous)
+            if field == "proxy":  # it may hold a password: not kept in the widget state
+                self._syncing = True
+                try:
+                    self.proxy.value = previous
+                finally:
+                    self._syncing = False
             self._say(str(exc), _FAIL)
             return
         self.region.disabled = self._emulator is not None or "://" in self.model.url_or_key
@@ -312,7 +328,7 @@ class ConfigPanel:
             region=self.model.region, url_or_key=self.model.url_or_key,
             ingest_format=self.model.ingest_format, raw_ingest=self.model.raw_ingest,
             timeout=self.model.timeout, key_source=self.model.key_source,
-            key_env=self.model.key_env)
+            key_env=self.model.key_env, proxy=self.model.proxy)
         saved = save_profile(name, settings, key=self.model.resolve_key())
         self.profile_name.options = list_profiles()
         self._say(f"Saved profile {saved.name!r} to {saved.path}; {saved.note}.",

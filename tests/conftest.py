@@ -1,4 +1,5 @@
-"""Shared fixtures: a real emulator on 127.0.0.1 (port 0), torn down after each test."""
+"""Shared fixtures: a real emulator on 127.0.0.1 (port 0), torn down after each test, and a
+misbehaving server (``tests/hostile.py``) that answers whatever a test tells it to."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostile import HostileServer
 
 from hecnb.emulator import Emulator
 
@@ -27,6 +29,13 @@ def emu() -> Iterator[Emulator]:
     """An emulator that accepts only ``KEY``."""
     with Emulator(api_key=KEY) as e:
         yield e
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """A HostileServer on 127.0.0.1 (port 0); set ``.handler`` to script its answers."""
+    with HostileServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -414,3 +414,26 @@ def test_key_typed_in_jupyterlab_is_not_in_the_saved_notebook(tmp_path: Path) ->
     assert any(m["model_name"] == "PasswordModel" for m in state.values())
     assert "key set (****QRST)" in saved
     assert key[:-4] not in saved
+
+
+def test_proxy_field_reaches_the_client_and_the_profile_but_never_a_password(
+        panel: ConfigPanel, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert panel.proxy in list(_walk(panel.widget))
+    panel.url.value = "https://abc.ingest.us-1.crowdstrike.com/services/collector"
+    type_key(panel, KEY)
+    panel.proxy.value = "http://proxy.example:3128"
+    assert panel.hec_kwargs()["proxy"] == "http://proxy.example:3128"
+    assert panel.hec.proxy == "http://proxy.example:3128"
+    panel.profile_name.value = "behind-proxy"
+    panel.save_button.click()
+    path = Path(panel.status.value.split(" to ")[1].split(";")[0])
+    assert json.loads(path.read_text())["proxy"] == "http://proxy.example:3128"
+    other = ConfigPanel(profile="behind-proxy")
+    try:
+        assert other.proxy.value == "http://proxy.example:3128"
+    finally:
+        other.close()
+    panel.proxy.value = "http://me:pr0xy-pw@proxy.example:3128"
+    assert "HTTPS_PROXY" in panel.status.value and "pr0xy-pw" not in panel.status.value
+    assert panel.proxy.value == "http://proxy.example:3128"  # the password is not kept
+    assert panel.model.proxy == "http://proxy.example:3128"
