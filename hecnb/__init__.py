@@ -46,6 +46,7 @@ def unload_ipython_extension(ipython: _Any) -> None:
 #: Names imported on first use, so that ``import hecnb`` needs neither pandas nor ipywidgets.
 _LAZY = {
     "ConfigPanel": "widgets",
+    "HECHandler": "_handler",
     "encode": "_formats",
     "iter_evtx": "_evtx",
     "to_events": "_formats",
@@ -88,6 +89,7 @@ __all__ = [
     "ConversionError",
     "EventFileError",
     "FailedEvent",
+    "HECHandler",
     "HecAuthError",
     "HecBusyError",
     "HecDataWarning",
