@@ -157,6 +157,19 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
     out[key] = value
 
 
+_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _name(prefix: str, key: str) -> str:
+    """``prefix.key``, made once: every record of a log shares its column names."""
+    name = _NAMES.get((prefix, key))
+    if name is None:
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+        name = _NAMES[(prefix, key)] = f"{prefix}.{key}"
+    return name
+
+
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     """``Block.Child.Grandchild`` columns; an element's attributes are ``path.attribute``,
     its text is ``path``; lists (several unnamed values) stay lists; xmlns is left out."""
@@ -166,11 +179,11 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
                 if isinstance(item, dict):
                     for name, attr in item.items():
                         if name != "xmlns" and not name.startswith("xmlns:"):
-                            _put(out, f"{prefix}.{name}", attr)
+                            _put(out, _name(prefix, name), attr)
             elif key == "#text":
                 _put(out, prefix, item)
             else:
-                _flatten(f"{prefix}.{key}", item, out)
+                _flatten(_name(prefix, key), item, out)
     else:
         _put(out, prefix, value)
 
@@ -199,7 +212,7 @@ def _system(system: dict[str, Any], out: dict[str, Any]) -> None:
             for name, attr in attrs.items():
                 _put(out, name, attr)
         elif isinstance(value, dict):
-            _flatten(f"System.{key}", value, out)
+            _flatten(_name("System", key), value, out)
         else:
             _put(out, key, value)
 
@@ -255,13 +268,17 @@ def _series(name: str, values: list[Any], index: pd.RangeIndex) -> pd.Series:
 
 
 def _frame(rows: list[dict[str, Any]], start: int) -> pd.DataFrame:
-    keys: dict[str, None] = {}
-    for row in rows:
-        keys.update(dict.fromkeys(row))
-    order = [c for c in SYSTEM_COLUMNS if c in keys] + [k for k in keys if k not in _SYSTEM_SET]
-    index = pd.RangeIndex(start, start + len(rows))
-    return pd.DataFrame({k: _series(k, [r.get(k) for r in rows], index) for k in order},
-                        index=index)
+    n = len(rows)
+    cols: dict[str, list[Any]] = {}
+    for i, row in enumerate(rows):  # one step per value present, not per row and column
+        for key, value in row.items():
+            col = cols.get(key)
+            if col is None:
+                col = cols[key] = [None] * n
+            col[i] = value
+    order = [c for c in SYSTEM_COLUMNS if c in cols] + [k for k in cols if k not in _SYSTEM_SET]
+    index = pd.RangeIndex(start, start + n)
+    return pd.DataFrame({k: _series(k, cols[k], index) for k in order}, index=index)
 
 
 def _nullable(dtype: Any) -> Any:
@@ -316,7 +333,7 @@ class EvtxReader:
     A reader reads its file once.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, chunk_rows: int = 50_000,
+    def __init__(self, path: str | os.PathLike[str], *, chunk_rows: int = 10_000,
                  errors: str = "warn", validate_checksums: bool = False) -> None:
         if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
             raise ConfigError(f"chunk_rows must be a whole number of at least 1; got "
@@ -611,7 +628,7 @@ def _ranges(numbers: list[Any], noun: str) -> str:
     return f"{noun}{'s' if plural else ''} {', '.join(spans)}"
 
 
-def iter_evtx(path: str | os.PathLike[str], *, chunk_rows: int = 50_000, errors: str = "warn",
+def iter_evtx(path: str | os.PathLike[str], *, chunk_rows: int = 10_000, errors: str = "warn",
               validate_checksums: bool = False) -> EvtxReader:
     """A Windows event log in DataFrames of at most ``chunk_rows`` records each.
 
