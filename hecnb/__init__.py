@@ -47,6 +47,7 @@ def unload_ipython_extension(ipython: _Any) -> None:
 _LAZY = {
     "ConfigPanel": "widgets",
     "HECHandler": "_handler",
+    "demo_evtx": "_evtxwrite",
     "encode": "_formats",
     "iter_evtx": "_evtx",
     "to_events": "_formats",
@@ -104,6 +105,7 @@ __all__ = [
     "__version__",
     "configure",
     "demo_events",
+    "demo_evtx",
     "encode",
     "iter_evtx",
     "load_ipython_extension",
