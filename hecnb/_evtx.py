@@ -109,6 +109,9 @@ def _inventory(path: str) -> list[_Chunk]:
         head = fh.read(FILE_HEADER)
         if not head:
             raise EventFileError(f"{path!r} is empty: it holds no event log.")
+        if head.startswith(b"\x1f\x8b"):
+            raise EventFileError(f"{path!r} is gzip-compressed: decompress it first (gunzip); "
+                                 "EVTX files are read as they are.")
         if not head.startswith(_FILE_MAGIC):
             raise EventFileError(
                 f"{path!r} is not an EVTX file: it does not start with the 'ElfFile' "

@@ -135,7 +135,8 @@ class HECHandler(logging.Handler):
                     f"HECHandler() got an unknown keyword {name!r}.{hint} Its own keywords: "
                     f"{', '.join(_HANDLER_KEYWORDS)}; the others go to HEC(): "
                     f"{', '.join(_HEC_KEYWORDS[:-1])}.")
-        super().__init__(level)
+        # everything that can fail comes first: logging keeps a handler from the moment
+        # Handler.__init__ runs, and would flush a half-made one at exit
         self.queue_size = _number("queue_size", queue_size, minimum=1, integer=True)
         self.batch_size = _number("batch_size", batch_size, minimum=1, integer=True)
         self.flush_interval = float(_number("flush_interval", flush_interval, minimum=0))
@@ -150,6 +151,11 @@ class HECHandler(logging.Handler):
         self.fields = {str(k): _plain(v) for k, v in (fields or {}).items()}
         hec_keywords.setdefault("thread_count", 1)  # log batches are small
         self._hec = HEC(**hec_keywords)
+        try:
+            super().__init__(level)
+        except BaseException:
+            self._hec.close()
+            raise
         self._per_second = TIMEUNITS[self._hec.ingest_timeunit]
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[tuple[int, dict[str, Any]]] = deque()

@@ -312,6 +312,11 @@ def test_files_that_are_no_event_log(tmp_path: Path) -> None:
     with pytest.raises(EventFileError, match=r"not an EVTX file: it does not start with the "
                        r"'ElfFile' signature .*read_ndjson, read_csv or read_zeek"):
         hecnb.read_evtx(tmp_path / "a.csv")
+    import gzip
+
+    (tmp_path / "log.evtx.gz").write_bytes(gzip.compress(b"ElfFile\x00" + bytes(5000)))
+    with pytest.raises(EventFileError, match="is gzip-compressed: decompress it first"):
+        hecnb.read_evtx(tmp_path / "log.evtx.gz")
     (tmp_path / "short.evtx").write_bytes(b"ElfFile\x00" + bytes(100))
     with pytest.raises(EventFileError, match="cut short inside its file header"):
         hecnb.read_evtx(tmp_path / "short.evtx")

@@ -460,3 +460,26 @@ def test_handler_is_public_and_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_handler_that_fails_to_build_leaves_nothing_for_exit(tmp_path: Path) -> None:
+    """logging keeps every handler it has seen built and flushes it at exit: a handler whose
+    construction failed must not be among them (an error at exit would follow)."""
+    script = tmp_path / "bad.py"
+    script.write_text(textwrap.dedent(f"""
+        import hecnb, sys
+        keep = []
+        for kwargs in ({{"ingest_url": "http://127.0.0.1:9/services/collector"}},
+                       {{"api_key": {KEY!r}, "ingest_url": "http://127.0.0.1:9/x",
+                        "level": "LOUD"}}):
+            try:
+                hecnb.HECHandler(**kwargs)
+            except (hecnb.ConfigError, ValueError) as exc:
+                keep.append(exc)  # the traceback holds the half-made handler
+                sys.last_value = exc
+        print(len(keep))
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "2", out.stderr
+    assert out.stderr == ""
