@@ -15,6 +15,11 @@ all; the leaves also subclass the builtin a caller would expect (``ValueError`` 
             ├── HecAuthError            401 / 403: the key is missing or not accepted
             └── HecBusyError            429 / 503: the collector asks us to slow down
 
+Warnings, for what goes on but deserves a look::
+
+    HecInsecureWarning(UserWarning)     TLS certificate verification is off
+    HecDataWarning(UserWarning)         part of the input could not be read; the rest was
+
 Messages name the problem and the fix. They never contain the API key: the key only ever appears
 in the ``Authorization`` header of a request.
 """
@@ -27,6 +32,7 @@ __all__ = [
     "EventFileError",
     "HecAuthError",
     "HecBusyError",
+    "HecDataWarning",
     "HecError",
     "HecInsecureWarning",
     "HecResponseError",
@@ -89,3 +95,11 @@ class HecBusyError(HecResponseError):
 
 class HecInsecureWarning(UserWarning):
     """TLS certificate verification was turned off."""
+
+
+class HecDataWarning(UserWarning):
+    """Part of the input could not be read (a damaged file); what could be read was kept.
+
+    The message says what was lost and where; the reader that warned also keeps the details
+    (for EVTX: ``EvtxReader.problems``).
+    """

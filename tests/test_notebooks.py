@@ -73,6 +73,26 @@ EXPECTED: dict[str, list[str]] = {
         r"resent: 10,000 of 10,000 events delivered",
         r"stopped requests=\d+ events=10000>",
     ],
+    "07_sources": [
+        r"2000 records, \d+ columns",
+        r"datetime64\[ns, UTC\]",
+        r"203\.0\.113\.50 +16",
+        r"svc-backup",
+        r"2,000 of 2,000 events delivered",
+        r"event time : (\d+) nanoseconds\s+record time: [^=]+= \1",
+        r"pieces: 2,000 of 2,000 events delivered",
+        r"damaged\.evtx: 1,\d{3} records read; 2 of \d+ chunks unreadable",
+        r"EvtxProblem\(chunk=\d+, record=None, lost=None",
+        r"api_key='\*\*\*\*cret'",
+        r"'delivered': 3,",
+        r"KeyError: 'WS-008'",
+        r"queued while down: 100 \| flushed: False",
+        r"cannot deliver log records to http://127\.0\.0\.1:\d+/services/collector: ",
+        r"the collector answers again",
+        r"delivered: 103 \| failed: 0 \| dropped: 0",
+        r"etl: loaded 1250 rows",
+        r"closed: 0 queued, 0 failed",
+    ],
 }
 # Report states shown as tables: only ok, except where failures are the point.
 REPORT_STATES = {"05_files_and_failures": {"ok", "failures"}}
