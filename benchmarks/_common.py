@@ -21,13 +21,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_emulator(delay: float = 0.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_emulator(delay: float = 0.0, **faults: float) -> tuple[subprocess.Popen[bytes], str]:
     """An emulator in its own process (no GIL shared with the client) that counts but does not
-    keep events; returns the process and its event URL once it answers."""
+    keep events; returns the process and its event URL once it answers. ``faults`` are more
+    ``hecnb.emulator.Faults`` knobs (``rate_limit``, ``bandwidth``, ...)."""
     port = free_port()
+    knobs = ", ".join(f"{k}={v!r}" for k, v in {"delay": delay, **faults}.items())
     code = ("import threading; from hecnb.emulator import Emulator, Faults; "
             f"Emulator(port={port}, api_key={KEY!r}, keep_events=False, "
-            f"max_body_bytes=64 * 1024 * 1024, faults=Faults(delay={delay})).start(); "
+            f"max_body_bytes=64 * 1024 * 1024, faults=Faults({knobs})).start(); "
             "threading.Event().wait()")
     proc = subprocess.Popen([sys.executable, "-c", code])
     base = f"http://127.0.0.1:{port}"

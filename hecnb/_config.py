@@ -95,6 +95,9 @@ MAX_EVENT_BYTES = 1024 * 1024
 MAX_THREADS = 500
 #: Requests in flight at once: enough to hide a ~150 ms round trip at a few hundred MB/s.
 DEFAULT_MAX_IN_FLIGHT = 16
+#: Seconds a throttled send (429, or 503 with Retry-After) goes on while the collector accepts
+#: nothing: throttling is back-pressure, bounded by time rather than by retry_count.
+DEFAULT_RETRY_MAX_ELAPSED = 300.0
 MAX_IN_FLIGHT = 256
 
 _EVENT_PATH = re.compile(

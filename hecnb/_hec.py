@@ -19,6 +19,7 @@ from ._compress import GZIP_ERRORS, gzip_reader
 from ._config import (
     CONTENT_TYPES,
     DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_RETRY_MAX_ELAPSED,
     MAX_EVENT_BYTES,
     MAX_IN_FLIGHT,
     MAX_THREADS,
@@ -45,9 +46,18 @@ _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
     "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
     "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
-    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "proxy", "transport",
+    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "retry_max_elapsed",
+    "proxy", "transport",
 )
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
+
+
+def _check_seconds(name: str, value: Any, *, maximum: float = 86_400) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0 < value <= maximum):
+        raise ConfigError(f"{name} must be a number of seconds above 0 and at most "
+                          f"{maximum:g}; got {value!r}.")
+    return float(value)
 
 
 def _check_count(name: str, value: Any, *, minimum: int, maximum: int) -> int:
@@ -78,6 +88,7 @@ class SessionManager:
     def __init__(self, thread_count: int | None = None, retry_count: int | None = 3, *,
                  backoff_base: float | None = 0.25, backoff_max: float | None = 10.0,
                  max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+                 retry_max_elapsed: float | None = DEFAULT_RETRY_MAX_ELAPSED,
                  transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
                  ) -> None:
         """Every argument may be None for its default, as FalconPy's ``thread_count``."""
@@ -98,8 +109,22 @@ class SessionManager:
                                                    3 if retry_count is None else retry_count,
                                                    minimum=0, maximum=100),
                               base=float(backoff_base), cap=float(backoff_max)),
+            retry_max_elapsed=_check_seconds(
+                "retry_max_elapsed",
+                DEFAULT_RETRY_MAX_ELAPSED if retry_max_elapsed is None else retry_max_elapsed),
             transport=transport,
         )
+
+    @property
+    def retry_max_elapsed(self) -> float:
+        """Seconds a throttled send goes on while the collector accepts nothing (429, or 503
+        with Retry-After, are waited out, not counted against ``retry_count``)."""
+        return self.engine.retry_max_elapsed
+
+    @retry_max_elapsed.setter
+    def retry_max_elapsed(self, value: float | None) -> None:
+        self.engine.retry_max_elapsed = _check_seconds(
+            "retry_max_elapsed", DEFAULT_RETRY_MAX_ELAPSED if value is None else value)
 
     @property
     def thread_count(self) -> int:
@@ -225,6 +250,7 @@ class HEC:
     allow_insecure_http  False                            http:// to hosts other than loopback
     backoff_base/_max    0.25 / 10.0                      seconds between retries
     max_in_flight        16                               1-256 requests at once
+    retry_max_elapsed    300                              seconds a throttled send may wait
     ===================  ===============================  ==================================
 
     >>> from hecnb import HEC
@@ -256,6 +282,7 @@ class HEC:
         backoff_base: float | None = None,
         backoff_max: float | None = None,
         max_in_flight: int | None = None,
+        retry_max_elapsed: float | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         proxy: str | bool | None = None,
         **kwargs: Any,
@@ -285,7 +312,9 @@ class HEC:
                 HecInsecureWarning, stacklevel=2)
         self.session_manager = SessionManager(thread_count, retry_count,
                                               backoff_base=backoff_base, backoff_max=backoff_max,
-                                              max_in_flight=max_in_flight, transport=transport)
+                                              max_in_flight=max_in_flight,
+                                              retry_max_elapsed=retry_max_elapsed,
+                                              transport=transport)
         self.log_facility = LogFacility(
             logging.getLogger("hecnb") if debug else None, None,
             True if sanitize_log is None else sanitize_log)
@@ -899,6 +928,15 @@ class HEC:
     @thread_count.setter
     def thread_count(self, value: int) -> None:
         self.session_manager.thread_count = value
+
+    @property
+    def retry_max_elapsed(self) -> float:
+        """Seconds a throttled send goes on while the collector accepts nothing (hecnb only)."""
+        return self.session_manager.retry_max_elapsed
+
+    @retry_max_elapsed.setter
+    def retry_max_elapsed(self, value: float | None) -> None:
+        self.session_manager.retry_max_elapsed = value
 
     @property
     def max_in_flight(self) -> int:

@@ -78,6 +78,14 @@ class SendReport:
     warnings: dict[str, int] = field(default_factory=dict)
     #: the permanent failure that stopped the send (the rest was not sent), if one did
     stopped: str | None = None
+    #: answers by HTTP status, every attempt counted (None: no answer came)
+    answers: dict[int | None, int] = field(default_factory=dict)
+    #: answers that asked us to slow down (429, or 503 with Retry-After)
+    throttled: int = 0
+    #: seconds the whole send was paused for them
+    throttle_wait: float = 0.0
+    #: the pace the send ended at after being throttled (events/s), else None
+    pace: float | None = None
 
     @property
     def failed_count(self) -> int:
@@ -163,9 +171,23 @@ class SendReport:
         self.stopped = self.stopped or other.stopped
         for message, n in other.warnings.items():
             self.warnings[message] = self.warnings.get(message, 0) + n
+        for status, n in other.answers.items():
+            self.answers[status] = self.answers.get(status, 0) + n
+        self.throttled += other.throttled
+        self.throttle_wait += other.throttle_wait
+        self.pace = other.pace if other.pace is not None else self.pace
         if other.last_status not in (None, 200) or self.last_status is None:
             self.last_status, self.last_message = other.last_status, other.last_message
         return self
+
+    def throttle_note(self) -> str:
+        """How the collector slowed the send: answers, time paused, the pace it ended at."""
+        n = self.throttled
+        note = (f"throttled by the collector: {n:,} {'answer' if n == 1 else 'answers'} "
+                f"asked to slow down, paused {self.throttle_wait:.1f} s")
+        if self.pace is not None:
+            note += f", paced at about {self.pace:,.0f} events/s"
+        return note
 
     def to_dict(self) -> dict[str, Any]:
         """A summary without the events themselves (safe to log)."""
@@ -186,6 +208,10 @@ class SendReport:
             "interrupted": self.interrupted,
             "possible_duplicates": self.possible_duplicates,
             "in_flight_peak": self.in_flight_peak,
+            "answers": {str(k): v for k, v in self.answers.items()},
+            "throttled": self.throttled,
+            "throttle_wait_s": round(self.throttle_wait, 3),
+            "pace": None if self.pace is None else round(self.pace, 1),
             "errors": list(self.errors),
             "unread": list(self.unread) if self.unread else None,
             "stopped": self.stopped,
@@ -201,6 +227,8 @@ class SendReport:
             line += f" ({self.retries:,} retries)"
         if self.possible_duplicates:
             line += f", {self.possible_duplicates:,} possibly duplicated"
+        if self.throttled:
+            line += f", {self.throttle_note()}"
         line += f", {_size(self.bytes_raw)}"
         if self.bytes_sent != self.bytes_raw:
             line += f" -> {_size(self.bytes_sent)} gzip"
@@ -231,6 +259,7 @@ class SendReport:
             ("Requests", f"{self.requests:,} ({self.retries:,} retries, at most "
                          f"{self.in_flight_peak:,} at once)"),
             ("Possible duplicates", f"{self.possible_duplicates:,}"),
+            *([("Throttled", self.throttle_note())] if self.throttled else []),
             ("Bytes", f"{_size(self.bytes_raw)} raw, {_size(self.bytes_sent)} sent"),
             ("Elapsed", f"{self.elapsed:.3f} s"),
             ("Throughput", f"{self.events_per_s:,.0f} events/s"),

@@ -39,11 +39,17 @@ import orjson
 from ._aio import LoopThread, ThreadedTransport
 from ._batching import Batch, Batcher
 from ._compress import gzip_compress
-from ._config import DEFAULT_MAX_IN_FLIGHT, MAX_EVENT_BYTES, IngestConfig
+from ._config import (
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_RETRY_MAX_ELAPSED,
+    MAX_EVENT_BYTES,
+    IngestConfig,
+)
 from ._errors import ConversionError
 from ._report import BatchResult, FailedEvent, SendReport
 from ._retry import RetryPolicy, is_delivered, is_permanent, is_transient, parse_retry_after
 from ._secret import MAX_ANSWER_BYTES, KeyAuth, Secret, guard_logs, untrusted
+from ._throttle import Throttle, is_throttled
 from ._window import Window
 
 __all__ = ["Answer", "Encoder", "Engine", "Outcome", "describe_status",
@@ -314,6 +320,8 @@ class _Send:
     secrets: tuple[Secret, ...] = field(repr=False, default=())
     halt: str | None = None  # the permanent failure that stopped the run
     delivered_any: bool = False  # some request of the run was delivered
+    throttle: Throttle | None = None  # the shared pause and pace (429 / 503 + Retry-After)
+    answers: dict[int | None, int] = field(default_factory=dict)  # every attempt's status
 
 
 @dataclass
@@ -323,6 +331,7 @@ class _Attempts:
     body: bytes = field(default=b"", repr=False)
     raw_len: int = 0
     attempts: int = 0
+    errors: int = 0  # failed attempts that were not throttled (they use up retry_count)
     ambiguous: int = 0
     on_wire: bool = False  # this attempt's request went out: the collector may have it
 
@@ -341,6 +350,7 @@ class Engine:
         thread_count: int,
         retry: RetryPolicy,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        retry_max_elapsed: float = DEFAULT_RETRY_MAX_ELAPSED,
         compress_level: int = 1,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -350,9 +360,12 @@ class Engine:
         self.thread_count = thread_count
         self.max_in_flight = max_in_flight
         self.retry = retry
+        self.retry_max_elapsed = retry_max_elapsed
         self.compress_level = compress_level
         self._transport = transport
         self._sleep = sleep
+        self._slept = 0.0  # seconds the injected sleep stood for (the throttle's clock adds it)
+        self._throttles: dict[str, Throttle] = {}  # per target URL, kept from send to send
         self._log = log
         self._rng = rng or random.Random()
         self._io: LoopThread | None = None
@@ -363,6 +376,22 @@ class Engine:
         self.last_window: Window | None = None  # the last run's window (how it adapted)
         self.last_placed = 0  # input position the last run had reached
         self._interrupted = False
+
+    def _throttle_for(self, url: str) -> Throttle:
+        """The throttle of the connector at ``url``: kept from send to send (the pace it
+        learned is about the connector), with this send's counts and budget."""
+        retry = self.retry
+        throttle = self._throttles.get(url)
+        if throttle is None or (throttle._base, throttle._cap) != (retry.base, retry.cap):
+            throttle = self._throttles[url] = Throttle(
+                budget=self.retry_max_elapsed, base=retry.base, cap=retry.cap,
+                retry_after_cap=retry.retry_after_cap, clock=self._clock, rng=self._rng)
+        throttle.begin(self.retry_max_elapsed)
+        return throttle
+
+    def _clock(self) -> float:
+        """Monotonic time, plus what an injected sleep stood for."""
+        return time.monotonic() + self._slept
 
     # -- clients -----------------------------------------------------------------------------
     def _verify(self, config: IngestConfig) -> Any:
@@ -479,8 +508,9 @@ class Engine:
     # -- one request -------------------------------------------------------------------------
     async def _wait(self, seconds: float, send: _Send) -> bool:
         """Sleep between attempts; True when the send was stopped (or halted) meanwhile."""
-        if self._sleep is not None:
+        if self._sleep is not None:  # tests: no real waiting; the throttle's clock follows
             self._sleep(seconds)
+            self._slept += seconds
             return self._stop.is_set() or send.halt is not None
         end = time.monotonic() + seconds
         while not self._stop.is_set() and send.halt is None:
@@ -489,6 +519,17 @@ class Engine:
                 return False
             await asyncio.sleep(min(left, 0.1))  # Engine.stop() from a thread ends it soon
         return True
+
+    async def _paced(self, throttle: Throttle, events: int, send: _Send) -> None:
+        """Wait out the shared pause and this request's slot of the pace (if throttled)."""
+        while True:
+            seconds, slot = throttle.plan(events)
+            if seconds <= 0:
+                return
+            if await self._wait(seconds, send):
+                return  # stopped or halted meanwhile: the caller sees it
+            if slot and throttle.paused_for() <= 0:
+                return
 
     def _body(self, batch: Batch, compress: bool) -> tuple[bytes, int]:
         """``(request body, uncompressed length)``: assembled and, if asked, gzip-compressed."""
@@ -610,7 +651,10 @@ class Engine:
         ``state`` is kept up to date so that a cancellation can still be accounted."""
         body = state.body
         last: Outcome | None = None
+        throttle = send.throttle
         while True:
+            if throttle is not None:  # the shared pause and pace come before every attempt
+                await self._paced(throttle, len(batch), send)
             if self._stop.is_set():
                 return self._outcome(batch, None, None,
                                      INTERRUPTED if state.attempts else NOT_SENT,
@@ -623,8 +667,11 @@ class Engine:
             if ans.received:
                 state.ambiguous += 1
             status = ans.status
+            send.answers[status] = send.answers.get(status, 0) + 1
             if is_delivered(status):
                 send.delivered_any = True
+                if throttle is not None:
+                    throttle.delivered(len(batch))
                 rtt = ans.seconds if state.attempts == 1 else None
                 if self._log:
                     self._log(f"BATCH {batch.seq}: {len(batch)} events, STATUS CODE: {status}, "
@@ -645,11 +692,29 @@ class Engine:
             out.reason = reason
             out.invalid_event = ans.invalid_event if status == 400 else None
             out.permanent = ans.permanent
-            if (ans.permanent or not is_transient(status) or state.attempts > self.retry.retries
+            if throttle is not None and is_throttled(status, ans.retry_after):
+                # back-pressure, not failure: one pause for the whole send, a slower pace,
+                # and no retry used up; only a collector that accepts nothing for
+                # retry_max_elapsed seconds ends the send
+                throttle.throttled(ans.retry_after)
+                if send.window is not None:
+                    send.window.throttled()
+                if throttle.exhausted():
+                    out.permanent = True
+                    out.reason = (f"{reason}; throttled for more than "
+                                  f"{throttle.budget:g} s with nothing accepted "
+                                  "(retry_max_elapsed)")
+                    return out, None
+                if self._stop.is_set():
+                    return out, None
+                last = out
+                continue
+            state.errors += 1
+            if (ans.permanent or not is_transient(status) or state.errors > self.retry.retries
                     or self._stop.is_set()):
                 return out, None
             last = out
-            if await self._wait(self.retry.delay(state.attempts - 1, ans.retry_after,
+            if await self._wait(self.retry.delay(state.errors - 1, ans.retry_after,
                                                  self._rng), send):
                 if send.halt is not None and not self._stop.is_set():
                     return out, None  # its own last failure, not the other request's
@@ -769,6 +834,8 @@ class Engine:
 
         def collect() -> None:
             done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            if bar is not None and send is not None and send.throttle is not None:
+                show_throttle(send.throttle)
             for fut in done:
                 inbox.extend(fut.result())  # an error leaves it pending, for the abort
                 del pending[fut]
@@ -776,6 +843,20 @@ class Engine:
                 account(inbox[0])
                 del inbox[0]
             self._check_interrupt()
+
+        def show_throttle(throttle: Throttle) -> None:
+            """The bar says when (and how) the collector holds the send back."""
+            pause = throttle.paused_for()
+            if pause > 0:
+                state = f"paused {pause:.0f} s"
+            elif throttle.rate is not None:
+                state = f"{throttle.rate:,.0f}/s"
+            else:
+                return
+            postfix = {"throttled": state}
+            if report.failed:
+                postfix["failed"] = str(len(report.failed))
+            bar.set_postfix(postfix, refresh=False)
 
         def warn(message: str) -> None:
             if message not in report.warnings:  # logged once per run, counted per request
@@ -815,7 +896,9 @@ class Engine:
             except cf.CancelledError:  # Ctrl-C while the pool was being made
                 self._check_interrupt()
                 raise
-            send = _Send(config, url, headers, client, executor, window, auth, secrets)
+            throttle = self._throttle_for(url)
+            send = _Send(config, url, headers, client, executor, window, auth, secrets,
+                         throttle=throttle)
             for indices, parts, originals, failures in producer:
                 if failures:
                     fail_now(failures)
@@ -866,6 +949,12 @@ class Engine:
             executor.shutdown(wait=True, cancel_futures=True)
             report.elapsed = time.perf_counter() - t0
             report.stopped = send.halt if send is not None else None
+            if send is not None:
+                report.answers = dict(send.answers)
+                if send.throttle is not None and send.throttle.answers:
+                    report.throttled = send.throttle.answers
+                    report.throttle_wait = send.throttle.paused
+                    report.pace = send.throttle.rate
             report.in_flight_peak = window.most
             self.last_window = window
             report.total = report.delivered + len(report.failed)

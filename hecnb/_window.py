@@ -75,6 +75,14 @@ class Window:
                 self.size += (target - self.size) / self.size
         self.size = min(float(self.cap), max(float(self.floor), self.size))
 
+    def throttled(self) -> None:
+        """The collector asked us to slow down (429): halve the window, down to one request,
+        and let it grow again one request per round trip (multiplicative decrease, additive
+        increase). Called at most once per shared pause by the engine's throttle."""
+        self.floor = 1
+        self.slow_start = False
+        self.size = max(1.0, self.size / 2)
+
     async def acquire(self) -> None:
         """Wait for room in the window, then take a place in it (first come, first served)."""
         if self.in_flight < self.limit and not self._waiters:

@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="json, yaml, xml or csv (default json)")
     s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds")
     s.add_argument("--retries", dest="retry_count", type=int, default=3)
+    s.add_argument("--retry-max-elapsed", dest="retry_max_elapsed", type=float, default=300.0,
+                   metavar="SECONDS",
+                   help="how long a throttled send (429, or 503 with Retry-After) may go on "
+                        "while the collector accepts nothing (default 300)")
     s.add_argument("--threads", dest="thread_count", type=int, default=None,
                    help="worker threads that compress (default: CPUs x 2)")
     s.add_argument("--in-flight", dest="max_in_flight", type=int, default=16,
@@ -236,6 +240,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     extra = {"ingest_format": args.ingest_format, "ingest_timeunit": args.ingest_timeunit,
              "retry_count": args.retry_count, "thread_count": args.thread_count,
+             "retry_max_elapsed": args.retry_max_elapsed,
              "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes,
              "batch_max_events": args.batch_max_events,
              "compress": not args.no_compress, "debug": args.debug}

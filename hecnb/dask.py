@@ -21,10 +21,12 @@ deterministic id by which the duplicates can be recognised. See ``docs/dask.md``
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections import Counter
@@ -111,6 +113,11 @@ class PartitionResult:
     last_status: int | None = None
     last_message: str | None = None
     framing: tuple[bytes, bytes] = field(default=(b"", b""), repr=False)  # encoder prefix/suffix
+    warnings: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
+    answers: dict[int | None, int] = field(default_factory=dict)
+    throttled: int = 0
+    throttle_wait: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -428,6 +435,23 @@ def _worker_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+_CLIENTS: dict[tuple[Any, ...], HEC] = {}  # this worker's clients, one per thread and settings
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _worker_client(key: str, settings: dict[str, Any]) -> HEC:
+    """This worker thread's HEC for these settings, made once and kept for the worker's life:
+    the partitions it sends share its connection pool and what its throttle learned about the
+    connector's rate limit (a client per partition met every limit with a burst of 429s)."""
+    ident = (threading.get_ident(), hashlib.sha256(key.encode()).hexdigest(),
+             tuple(sorted((k, repr(v)) for k, v in settings.items())))
+    with _CLIENTS_LOCK:
+        hec = _CLIENTS.get(ident)
+        if hec is None:
+            hec = _CLIENTS[ident] = HEC(api_key=key, **_worker_settings(settings))
+        return hec
+
+
 def _send_partition(frame: pd.DataFrame, partition: int, job: _Job) -> PartitionResult:
     """On a worker: send one partition with an HEC made here; return its summary."""
     t0 = time.perf_counter()
@@ -443,9 +467,9 @@ def _send_partition(frame: pd.DataFrame, partition: int, job: _Job) -> Partition
     try:
         if not key:
             raise ConfigError(_missing_key_message(job.key_env, [result.worker]))
-        with HEC(api_key=key, **_worker_settings(job.settings)) as hec:
-            report = hec.send(frame, show_progress=False, ingest_format=job.ingest_format,
-                              raw_ingest=job.raw_ingest, **options)
+        hec = _worker_client(key, job.settings)
+        report = hec.send(frame, show_progress=False, ingest_format=job.ingest_format,
+                          raw_ingest=job.raw_ingest, **options)
     except (ConfigError, ConversionError) as exc:  # raised before anything was sent
         reason = f"partition not sent: {exc}"
         result.failed_count = len(frame)
@@ -465,6 +489,9 @@ def _send_partition(frame: pd.DataFrame, partition: int, job: _Job) -> Partition
     result.bytes_raw, result.bytes_sent = report.bytes_raw, report.bytes_sent
     result.errors = list(report.errors)
     result.last_status, result.last_message = report.last_status, report.last_message
+    result.warnings, result.stopped = dict(report.warnings), report.stopped
+    result.answers = dict(report.answers)
+    result.throttled, result.throttle_wait = report.throttled, report.throttle_wait
     listed = report.failed
     if report.failed and job.dead_letter_dir is not None:
         os.makedirs(job.dead_letter_dir, exist_ok=True)
@@ -503,6 +530,14 @@ def _merge(results: list[PartitionResult], job: _Job, elapsed: float,
         report.bytes_raw += part.bytes_raw
         report.bytes_sent += part.bytes_sent
         report.errors.extend(f"partition {part.partition}: {e}" for e in part.errors)
+        for message, n in part.warnings.items():
+            report.warnings[message] = report.warnings.get(message, 0) + n
+        for status, n in part.answers.items():
+            report.answers[status] = report.answers.get(status, 0) + n
+        report.throttled += part.throttled
+        report.throttle_wait = max(report.throttle_wait, part.throttle_wait)
+        if part.stopped and report.stopped is None:
+            report.stopped = f"partition {part.partition}: {part.stopped}"
         if part.dead_letter:
             report.dead_letters.append(part.dead_letter)
         if part.last_status not in (None, 200) or report.last_status is None:

@@ -62,6 +62,9 @@ __all__ = ["Emulator", "Faults", "serve"]
 EVENT_PATHS = ("/services/collector", "/services/collector/event", "/api/v1/ingest/hec")
 RAW_PATHS = ("/services/collector/raw", "/api/v1/ingest/hec/raw")
 HEALTH_PATH = "/services/collector/health"
+#: ``GET`` here answers ``stats`` as JSON (not counted in them): for a benchmark or a test that
+#: runs the emulator in another process.
+STATS_PATH = "/emulator/stats"
 _ROUTES: dict[str, str] = {
     **{p: "event" for p in EVENT_PATHS},
     **{p: "raw" for p in RAW_PATHS},
@@ -1013,6 +1016,10 @@ class Emulator:
                 self._discard_body(h)
                 if path == HEALTH_PATH and h.command in ("GET", "HEAD"):
                     raise _Reply(200, _HEALTHY)
+                if path == STATS_PATH and h.command == "GET":
+                    self._respond(h, 200, orjson.dumps(self.stats, option=orjson.OPT_NON_STR_KEYS),
+                                  counted=False)
+                    return
                 if path == HEALTH_PATH:
                     raise _Reply(405, _NOT_ALLOWED, headers=(("Allow", "GET, HEAD"),))
                 if route is None:
@@ -1234,13 +1241,15 @@ class Emulator:
         *,
         decoded: int = 0,
         headers: tuple[tuple[str, str], ...] = (),
+        counted: bool = True,
     ) -> None:
         """Account for the answer, then write it in one send (no Nagle/delayed-ACK stalls)."""
-        with self._cond:
-            self._requests += 1
-            self._bytes_received += h.body_bytes
-            self._bytes_decoded += decoded
-            self._status_counts[status] = self._status_counts.get(status, 0) + 1
+        if counted:
+            with self._cond:
+                self._requests += 1
+                self._bytes_received += h.body_bytes
+                self._bytes_decoded += decoded
+                self._status_counts[status] = self._status_counts.get(status, 0) + 1
         head = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}",
             "Server: hecnb-emulator",

@@ -804,3 +804,12 @@ def test_bandwidth_paces_every_body_and_still_receives_it_whole(
 def test_network_knobs_are_validated(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="Faults"):
         Faults(**bad)
+
+
+def test_stats_over_http_for_another_process(emu: Emulator, client: httpx.Client) -> None:
+    assert post(client, emu.url, b'{"event":1}')[0] == 200
+    for _ in range(2):  # asking is not counted
+        answer = httpx.get(emu.base_url + "/emulator/stats").json()
+    assert answer["requests"] == 1 and answer["events"] == 1
+    assert answer["status_counts"] == {"200": 1}
+    assert emu.stats["requests"] == 1
