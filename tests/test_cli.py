@@ -52,7 +52,9 @@ def test_send_reports_failures_with_exit_1(emu: Emulator, tmp_path: Path) -> Non
     out = hecnb("send", str(path), "--url", emu.url, "--no-progress",
                 env={"NGSIEM_API_KEY": KEY})
     assert out.returncode == 1
-    assert "line 2: line is not a JSON object" in out.stderr
+    assert "  line 2: invalid JSON (" in out.stderr and "(--raw)" in out.stderr
+    assert "line 2: line 2" not in out.stderr  # the line is named once
+    assert "1 request," in out.stdout and "event time: no time field found" in out.stdout
 
 
 def test_send_without_key_is_a_usage_error(emu: Emulator, tmp_path: Path) -> None:

@@ -314,9 +314,17 @@ def test_host_value_or_column_and_clashes() -> None:
         "fw-01", "fw-01"]
     named = pd.DataFrame({"host": ["a"], "x": [1]})
     assert orjson.loads(to_events(named)[0])["event"]["host"] == "a"
-    with pytest.raises(ConversionError) as err:
-        make_encoder("json", host="constant").encode_many(named)
-    assert err.value.column == "host"
+    # host= given wins over the column called host, and the notes say so once
+    enc = make_encoder("json", host="constant")
+    (line,) = [part for _, part, _ in enc.encode_many(pd.concat([named] * 1))]
+    assert orjson.loads(line)["event"] == {"host": "constant", "timestamp": orjson.loads(
+        line)["event"]["timestamp"], "timeunit": "nanoseconds", "x": 1}
+    assert enc.notes.warnings == ["host='constant' was given, so it replaced the frame's "
+                                  "'host' column as each event's host"]
+    records = make_encoder("yaml", host="computer")
+    got = [part for _, part, _ in records.encode_many([{"host": "a", "computer": "ws"}] * 2)]
+    assert all(yaml.safe_load(g)["host"] == "ws" for g in got)
+    assert len(records.notes.warnings) == 1 and "records' 'host' key" in records.notes.warnings[0]
     with pytest.raises(ConversionError):
         make_encoder("csv").encode_many(pd.DataFrame({"timeunit": ["s"]}))
 
@@ -627,4 +635,7 @@ def test_single_record_encoding_and_format_event_in_every_format() -> None:
     for fmt in FORMATS:
         hec_like = make_encoder(fmt)
         assert hec_like.envelope({"host": "h", "timestamp": 1, "m": "x"}) == {
-            "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds", "m": "x"}}
+            "time": 1e-9, "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds",
+                                    "m": "x"}}
+        assert make_encoder(fmt, hec_time=False).envelope({"host": "h", "timestamp": 1}) == {
+            "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds"}}

@@ -156,7 +156,8 @@ def test_dry_run_sends_nothing_and_shows_the_body(shell: InteractiveShell,
                              "user,n\nalice,1\nbob,2\ncarol,3\n")
     text = shown(cap)
     assert configured.stats["requests"] == 0 and configured.events == []
-    assert "3 events would be sent in 1 requests" in text and configured.url in text
+    assert "3 events would be sent in 1 request to" in text and configured.url in text
+    assert "no time field found" in text  # where the events' time comes from
     assert '"host","timestamp","timeunit","user","n"' in text
     assert '"fw1"' in text and '"alice","1"' in text and '"bob","2"' in text
     assert "carol" not in text  # only preview_rows events are shown
