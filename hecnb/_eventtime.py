@@ -245,7 +245,7 @@ def _magnitude_ns(value: int | float) -> int:
 
 def _in_unit(ns: int, divisor: int, value: Any) -> int:
     """``ns`` in the unit; a time outside the 64-bit nanosecond range cannot be read."""
-    if not _INT64_MIN <= ns <= _INT64_MAX:
+    if not _INT64_MIN < ns <= _INT64_MAX:  # (-2**63 is numpy's NaT)
         raise Unreadable(f"{_short(value)} is outside the range of times (1677 to 2262)")
     return ns // divisor
 
@@ -262,7 +262,7 @@ def read(value: Any, name: Any, divisor: int) -> int | None:
         if not value:
             return None
         ns = iso_ns(value)
-        if ns is not None and _INT64_MIN <= ns <= _INT64_MAX:  # the common case, inline
+        if ns is not None and _INT64_MIN < ns <= _INT64_MAX:  # the common case, inline
             return ns // divisor
         if ns is None:
             if _NUMBER.fullmatch(value) is None:
@@ -659,7 +659,8 @@ def describe(fields: dict[str, int], fallback: int, rule: str | None, events: in
             return "event time: the send time (timestamp_column=None and no 'timestamp')"
         if fallback:
             return (f"event time: no readable time in the time field: {events:,} "
-                    f"{_plural(events, 'event')} carry the send time")
+                    f"{_plural(events, 'event')} {'carries' if events == 1 else 'carry'} "
+                    "the send time")
         return "event time: no time field found, so every event carries the send time"
     ranked = sorted(fields.items(), key=lambda kv: -kv[1])
     if len(ranked) == 1:
@@ -670,7 +671,7 @@ def describe(fields: dict[str, int], fallback: int, rule: str | None, events: in
             text += f" and {len(ranked) - 4} more"
     if fallback:
         text += (f"; {fallback:,} {_plural(fallback, 'event')} without a readable time "
-                 "carry the send time")
+                 f"{'carries' if fallback == 1 else 'carry'} the send time")
     return text
 
 

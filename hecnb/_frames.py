@@ -936,9 +936,10 @@ def frame_times(df: pd.DataFrame, options: Options, now: int,
     """
     labels = list(df.columns)
     candidates, explicit = _time_candidates(df, labels, set(labels), options, notes)
-    if not candidates:
-        return None, [], False
     n = len(df)
+    if not candidates:
+        notes.events += n
+        return None, [], False
     divisor = options.divisor
     ints = np.full(n, now, dtype=np.int64)
     remaining = np.ones(n, dtype=bool)
@@ -972,6 +973,15 @@ def frame_times(df: pd.DataFrame, options: Options, now: int,
     return ints, candidates, explicit
 
 
+def _datetime_typed(col: pd.Series) -> bool:
+    """A datetime64 column, or one of datetime objects only (as a record's datetime value)."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or getattr(dtype, "kind", "") == "M":
+        return True
+    return getattr(dtype, "kind", "") == "O" and pd.api.types.infer_dtype(
+        col, skipna=True) in ("datetime", "datetime64")
+
+
 def _time_candidates(df: pd.DataFrame, labels: list[Any], label_set: set[Any], opts: Options,
                      notes: evtime.TimeNotes) -> tuple[list[Any], bool]:
     """The columns that may give each row its time, in rule order, and whether the caller
@@ -987,8 +997,7 @@ def _time_candidates(df: pd.DataFrame, labels: list[Any], label_set: set[Any], o
     named = evtime.Ranker().order(label for label in labels if type(label) is str)
     if named:
         return named, False
-    typed = [label for label in labels if isinstance(df[label].dtype, pd.DatetimeTZDtype)
-             or getattr(df[label].dtype, "kind", "") == "M"]
+    typed = [label for label in labels if _datetime_typed(df[label])]
     if len(typed) == 1:
         return typed, False
     if typed:

@@ -36,7 +36,7 @@ from ._retry import RetryPolicy
 from ._sender import NOT_SENT, Engine, describe_status, describe_transport_error
 
 __all__ = ["CLIENT_KEYWORDS", "HEC", "ConnectionCheck", "LogFacility", "SessionManager",
-           "client_keywords", "split_keywords"]
+           "check_send_keywords", "client_keywords", "split_keywords"]
 
 _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
@@ -854,6 +854,21 @@ def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """``(HEC keywords, the rest)``: what makes a client, and the send options."""
     keywords = {k: v for k, v in options.items() if k in CLIENT_KEYWORDS}
     return keywords, {k: v for k, v in options.items() if k not in CLIENT_KEYWORDS}
+
+
+def check_send_keywords(options: dict[str, Any], more: Sequence[str] = ()) -> None:
+    """A keyword that is neither a send option nor an HEC keyword (nor one of ``more``) is a
+    ConfigError that suggests the nearest of them all (checked before anything else)."""
+    from ._frames import OPTION_NAMES
+
+    known = [*OPTION_NAMES, *sorted(CLIENT_KEYWORDS - {"transport"}), *more]
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown keyword {name!r}.{hint} Allowed options: "
+                              f"{', '.join(OPTION_NAMES)}; and HEC keywords for the "
+                              "destination and settings (ingest_url, api_url_key, ...).")
 
 
 def client_keywords(base: HEC | None, changes: dict[str, Any]) -> dict[str, Any]:

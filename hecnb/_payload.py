@@ -512,10 +512,10 @@ def _dump_envelope(obj: Any, hook: Any) -> bytes:
                                   separators=(",", ":"), allow_nan=False).encode("utf-8") + b"\n"
             except (TypeError, ValueError) as again:
                 exc = TypeError(str(again))
-        key = _bad_key(obj, hook)
-        where = f"key {key!r}: " if key else ""
+        found = _bad_key(obj, hook)
+        where = f"key {found[1]!r}: " if found else ""
         raise ConversionError(f"event cannot be encoded as JSON: {where}{exc}.",
-                              column=key) from None
+                              column=found[0] if found else None) from None
 
 
 def _finite(value: Any) -> Any:
@@ -529,8 +529,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _bad_key(env: Any, hook: Any) -> str | None:
-    """The key (``a.b`` when nested) of the first member of an envelope with no JSON form."""
+def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
+    """``(member, path)`` of the first value of an envelope with no JSON form: the event
+    member it is in (the "column") and where inside it (``a.b``, ``a[2]``)."""
     def path(value: Any, prefix: str) -> str | None:
         if isinstance(value, dict):
             for k, v in value.items():
@@ -553,7 +554,13 @@ def _bad_key(env: Any, hook: Any) -> str | None:
         return None
 
     event = env.get("event") if isinstance(env, dict) else None
-    found = path(event, "") if isinstance(event, dict) else None
-    if found is None and isinstance(env, dict) and isinstance(env.get("fields"), dict):
+    if isinstance(event, dict):
+        for k, v in event.items():
+            found = path(v, str(k))
+            if found is not None:
+                return str(k), found
+    if isinstance(env, dict) and isinstance(env.get("fields"), dict):
         found = path(env["fields"], "fields")
-    return found
+        if found is not None:
+            return "fields", found
+    return None

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._hec import HEC, client_keywords, split_keywords
+from ._hec import HEC, check_send_keywords, client_keywords, split_keywords
 from ._report import SendReport
 from ._session import current, get_default
 
@@ -79,6 +79,7 @@ class NgsiemAccessor:
         the ``NGSIEM_*`` environment variables). ``show_progress=None`` shows a bar in
         notebooks. An empty frame makes no request.
         """
+        check_send_keywords(options)
         keywords, options = split_keywords(options)
         if keywords:  # a client for this call: the default's settings, these changed
             base = hec if hec is not None else current()

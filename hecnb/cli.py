@@ -34,7 +34,9 @@ def _destination_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-env", default="NGSIEM_API_KEY", metavar="VAR",
                    help="environment variable holding the API key (default NGSIEM_API_KEY); "
                         "without it you are prompted")
-    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"])
+    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"],
+                   help="Authorization header scheme: Bearer (NG-SIEM, the default) or Splunk "
+                        "(Splunk, Fluent Bit and Cribl receivers)")
     g.add_argument("--timeout", dest="ingest_timeout", type=float, default=5,
                    help="seconds per request (default 5)")
     g.add_argument("--ca-bundle", help="CA bundle for TLS-inspecting proxies")
