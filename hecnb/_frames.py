@@ -961,6 +961,10 @@ def frame_times(df: pd.DataFrame, options: Options, now: int,
             notes.unreadable[name] += int(bad_here.sum())
             notes.unreadable_example.setdefault(name, f"{value!r} in row {index[pos]!r}")
         use = remaining & ~missing & ~bad
+        if use.all():  # the common case: every row has its time in the first candidate
+            notes.add_times(name, got, lambda i: f" (row {index[i]!r})")
+            ints = got
+            break
         if use.any():
             where = np.flatnonzero(use)
             values = got[where]

@@ -349,7 +349,8 @@ class JsonEventEncoder:
         dumps, hook, opt = orjson.dumps, self._hook, _OPTS_NL
         unit, div, ups, raw = self.timeunit, self._divisor, self._ups, self.raw
         hec_time = self.hec_time
-        read, unreadable = evtime.read, evtime.Unreadable
+        read, unreadable, iso_ns = evtime.read, evtime.Unreadable, evtime.iso_ns
+        low, high = -(2**63), 2**63 - 1
         now = time.time_ns() // div
         now_s = hec_seconds(now, ups)
         if set(map(type, events)) <= {dict}:
@@ -384,7 +385,12 @@ class JsonEventEncoder:
                     if value is None:
                         continue
                     try:
-                        stamp = read(value, key, div)
+                        if type(value) is str:  # ISO text, the common case: read it here
+                            ns = iso_ns(value)
+                            stamp = ns // div if ns is not None and low < ns <= high else \
+                                read(value, key, div)
+                        else:
+                            stamp = read(value, key, div)
                     except unreadable:
                         bad.append((key, value))
                         continue

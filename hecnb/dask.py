@@ -209,7 +209,9 @@ class DaskSendReport(SendReport):
         return out
 
     def _where(self) -> str:
-        text = f"{len(self.partitions):,} partitions on {len(self.workers):,} workers"
+        parts, workers = len(self.partitions), len(self.workers)
+        text = (f"{parts:,} {'partition' if parts == 1 else 'partitions'} on {workers:,} "
+                f"{'worker' if workers == 1 else 'workers'}")
         if self.rerun_partitions:
             text += f", {len(self.rerun_partitions):,} run again after a worker was lost"
         if self.dead_letters:
