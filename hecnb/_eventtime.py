@@ -53,7 +53,6 @@ __all__ = [
     "Unreadable",
     "check_choice",
     "column_times",
-    "is_datetime_value",
     "iso_ns",
     "read",
     "resolve",
@@ -331,12 +330,6 @@ _UNITS_PER_S = {"s": 1, "ms": 1000, "us": 1_000_000, "ns": _NS}
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def is_datetime_value(value: Any) -> bool:
-    """True for what counts as a datetime-typed member of a dict (datetime, pandas Timestamp,
-    NaT)."""
-    return isinstance(value, dt.datetime)
 
 
 def resolve(members: Any, choice: Any, ranker: Ranker, divisor: int

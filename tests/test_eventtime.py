@@ -435,3 +435,30 @@ def test_files_and_magics_and_preview_use_the_same_rule(emu: Emulator,
                                   "time carries the send time")  # judged on the whole frame
     assert "could not be read" in preview.warnings[0]
     assert "Event time from &#x27;TimeCreated&#x27;" in preview._repr_html_()
+
+
+def test_our_envelope_is_falconpys_plus_the_time_member() -> None:
+    """Against FalconPy itself (``format_event``), for events whose time FalconPy knows (it
+    stamps the others with its own 'now'): the same envelope, with HEC's ``time`` beside it;
+    with ``hec_time=False``, exactly FalconPy's."""
+    falconpy = pytest.importorskip("falconpy")
+    theirs = falconpy.HEC(api_key="k" * 32, api_url_key="abc123", ingest_timeunit="milliseconds")
+    ours = HEC(api_key="k" * 32, api_url_key="abc123", ingest_timeunit="milliseconds")
+    plain = HEC(api_key="k" * 32, api_url_key="abc123", ingest_timeunit="milliseconds",
+                hec_time=False)
+    for evt in ({"host": "h1", "timestamp": 1700000000123, "message": "m",
+                 "fields": {"#a": "1"}},
+                {"timestamp": 1700000000123, "custom": {"k": "v"}, "user": "alice"}):
+        expected = theirs.format_event(dict(evt))
+        if expected["event"].get("host", "") is None:  # FalconPy writes "host": null; not us
+            del expected["event"]["host"]
+        got = ours.format_event(dict(evt))
+        assert got.pop("time") == 1700000000.123
+        assert got == expected
+        assert plain.format_event(dict(evt)) == expected
+    payload = falconpy.IngestPayload(host="h2", timestamp=1700000000999, message="p")
+    mine = IngestPayload(host="h2", timestamp=1700000000999, message="p")
+    assert ours.format_event(mine) == {"time": 1700000000.999,
+                                       **theirs.format_event(payload)}
+    ours.close()
+    plain.close()
