@@ -797,6 +797,18 @@ class HEC:
         self.session_manager.thread_count = value
 
     @property
+    def hec_time(self) -> bool:
+        """Write HEC's top-level ``time`` beside FalconPy's ``event`` (json, event endpoint;
+        hecnb's own keyword). False gives FalconPy's envelope exactly."""
+        return self._hec_time
+
+    @hec_time.setter
+    def hec_time(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(f"hec_time must be True or False; got {value!r}.")
+        self._hec_time = value
+
+    @property
     def max_in_flight(self) -> int:
         """Requests in flight at once (hecnb's own keyword; FalconPy has none)."""
         return self.session_manager.max_in_flight

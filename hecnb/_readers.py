@@ -415,11 +415,15 @@ def read_apache(path: str | os.PathLike[str]) -> pd.DataFrame:
     lines = _text_lines(path)
     parts = lines.str.extract(f"^{_APACHE}$")
     ok = parts["client"].notna().to_numpy()
+    time = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns, UTC]")
     months = parts["mon"].map(_MONTHS)
-    stamps = (parts["year"] + "-" + months.map("{:02.0f}".format, na_action="ignore") + "-"
-              + parts["day"] + "T" + parts["clock"] + parts["zone"])
-    time = pd.to_datetime(stamps.where(months.notna()), format="ISO8601", utc=True,
-                          errors="coerce").dt.as_unit("ns")
+    dated = ok & months.notna().to_numpy()
+    if dated.any():
+        got = parts[dated]
+        stamps = (got["year"] + "-" + months[dated].map("{:02.0f}".format).astype("str")
+                  + "-" + got["day"] + "T" + got["clock"] + got["zone"])
+        time[dated] = pd.to_datetime(stamps, format="ISO8601", utc=True,
+                                     errors="coerce").dt.as_unit("ns").to_numpy()
     request = parts["request"].str.replace(_APACHE_ESCAPE, r"\1", regex=True)
     split = request.str.extract(f"^{_REQUEST}$")
     missing_dash = {"ident", "user", "referer", "user_agent"}

@@ -265,7 +265,7 @@ def _client_kwargs(hec: HEC) -> tuple[dict[str, Any], str | None]:
         "compress": cfg.compress, "verify": cfg.verify,
         "allow_insecure_http": cfg.allow_insecure_http,
         "retry_count": hec.retry_count, "thread_count": hec.thread_count,
-        "max_in_flight": hec.max_in_flight,
+        "max_in_flight": hec.max_in_flight, "hec_time": hec.hec_time,
         "ingest_region": cfg.ingest_region,
     }
     if cfg.describe()["region"] is None:  # a full URL was given: it wins over key + region

@@ -462,3 +462,15 @@ def test_our_envelope_is_falconpys_plus_the_time_member() -> None:
                                        **theirs.format_event(payload)}
     ours.close()
     plain.close()
+
+
+def test_bad_time_options_are_config_errors_before_sending(emu: Emulator) -> None:
+    with pytest.raises(hecnb.ConfigError, match="hec_time must be True or False"):
+        HEC(api_key=KEY, ingest_url=emu.url, hec_time="no")
+    with HEC(api_key=KEY, ingest_url=emu.url) as hec:
+        with pytest.raises(hecnb.ConfigError, match="hec_time must be True or False"):
+            hec.send([{"a": 1}], hec_time=1)
+        with pytest.raises(ConversionError, match="timestamp_column='nope' is not a column"):
+            hec.send(pd.DataFrame({"a": [1]}), timestamp_column="nope")
+        assert hec.send([{"a": 1}], timestamp_column="Auto").time_rule == "auto"  # spelling
+    assert emu.stats["requests"] == 1

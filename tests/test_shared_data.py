@@ -442,3 +442,17 @@ def test_read_zeek_json_ts_becomes_utc_timestamps(tmp_path: Path) -> None:
     assert str(conn["ts"].dtype) == "datetime64[ns, UTC]"
     assert conn["ts"].iloc[0] == pd.Timestamp("2023-09-06T00:00:00.123456Z")
     assert json.loads(hecnb.to_events(conn)[0])["event"]["timestamp"] == 1693958400123456000
+
+
+@pytest.mark.parametrize("reader", ["read_syslog", "read_apache"])
+def test_text_log_readers_on_empty_and_foreign_files(reader: str, tmp_path: Path) -> None:
+    read = getattr(hecnb, reader)
+    (tmp_path / "empty.log").write_bytes(b"")
+    empty = read(tmp_path / "empty.log")
+    assert len(empty) == 0 and "time" in empty.columns and hecnb.to_events(empty) == []
+    (tmp_path / "other.log").write_bytes(b"nothing like a log line\r\n\xff\xfe binary\r\n")
+    other = read(tmp_path / "other.log")
+    assert other["time"].isna().all() and other["message"].tolist() == [
+        "nothing like a log line", "\ufffd\ufffd binary"]  # kept, never dropped
+    notes = hecnb._formats.encode_noted(other, "json")[1]
+    assert notes is not None and notes.fallback == 2  # sent with the send time, counted
