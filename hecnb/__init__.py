@@ -51,9 +51,11 @@ _LAZY = {
     "encode": "_formats",
     "iter_evtx": "_evtx",
     "to_events": "_formats",
+    "read_apache": "_readers",
     "read_csv": "_readers",
     "read_evtx": "_evtx",
     "read_ndjson": "_readers",
+    "read_syslog": "_readers",
     "read_zeek": "_readers",
 }
 
@@ -78,8 +80,14 @@ def _register_accessor() -> None:
     from . import accessor  # noqa: F401 - registers df.to_ngsiem, the one name on DataFrame
 
 
-# df.to_ngsiem exists as soon as pandas does: now if it is imported, else when it is
+def _register_dask_accessor() -> None:
+    from . import _dask_accessor  # noqa: F401 - registers ddf.to_ngsiem (no distributed import)
+
+
+# df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does:
+# now if they are imported, else the moment they are
 _when_imported("pandas", _register_accessor)
+_when_imported("dask.dataframe", _register_dask_accessor)
 
 __all__ = [
     "HEC",
@@ -114,9 +122,11 @@ __all__ = [
     "encode",
     "iter_evtx",
     "load_ipython_extension",
+    "read_apache",
     "read_csv",
     "read_evtx",
     "read_ndjson",
+    "read_syslog",
     "read_zeek",
     "to_events",
     "unload_ipython_extension",

@@ -194,9 +194,32 @@ def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: f
     return number
 
 
+_SECRET_NAMES = re.compile(r"token|key|auth|pass|secret|signature|sig\b", re.IGNORECASE)
+
+
+def _refuse_query(text: str) -> None:
+    """A query on the URL (``?token=...``) would be dropped: say so, naming the parameters
+    but never their values (one may be the key)."""
+    if "?" not in text:
+        return
+    query = text.split("?", 1)[1].split("#", 1)[0]
+    names = [part.split("=", 1)[0] for part in query.split("&") if part]
+    shown = ", ".join(repr(n[:40]) for n in names[:5]) or "an empty query"
+    if any(_SECRET_NAMES.search(n) for n in names):
+        raise ConfigError(
+            f"ingest_url has a query ({shown}) that looks like a key: hecnb sends the key only "
+            "in the Authorization header, never in a URL (URLs end up in logs and proxies). "
+            "Pass the key as api_key= (or NGSIEM_API_KEY) and the URL without the part from "
+            "'?' on.")
+    raise ConfigError(
+        f"ingest_url has a query ({shown}), which hecnb does not send: give the API URL "
+        "without the part from '?' on.")
+
+
 def _parse_ingest_url(value: str, *, allow_insecure_http: bool) -> tuple[str, str, str]:
     """Return ``(event_url, raw_url, host)`` from the API URL the console shows."""
     text = value.strip()
+    _refuse_query(text)
     if "://" not in text:
         raise ConfigError(
             f"ingest_url {text!r} has no scheme: paste the whole API URL from the Falcon console, "
@@ -455,7 +478,8 @@ class IngestConfig:
             try:
                 self.set_ingest_url(text)
             except ConfigError as exc:
-                raise ConfigError(f"api_url_key {text!r} is a URL, but not an HEC API URL: "
+                shown = text.split("?", 1)[0] + ("?..." if "?" in text else "")  # no query
+                raise ConfigError(f"api_url_key {shown!r} is a URL, but not an HEC API URL: "
                                   f"{exc}") from None
             self._url_key = httpx.URL(text).host.split(".")[0]
             return

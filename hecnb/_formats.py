@@ -21,21 +21,25 @@ from typing import Any
 from ._batching import Batcher
 from ._config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
 from ._errors import ConfigError, ConversionError
+from ._eventtime import TimeNotes
 from ._frames import (
     CHUNK_ROWS,
     DIALECTS,
     CsvDialect,
     Dialect,
     FramePlan,
+    KeyProblem,
     Options,
     RecordConverter,
+    frame_times,
     is_frame,
     parse_options,
     records_of,
 )
 from ._payload import JsonEventEncoder
 
-__all__ = ["ENCODERS", "Encoder", "encode", "make_encoder", "to_events"]
+__all__ = ["ENCODERS", "Encoder", "encode", "encode_noted", "frame_time_notes", "make_encoder",
+           "to_events"]
 
 _XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>\n<events>\n'
 _XML_END = b"</events>\n"
@@ -55,7 +59,9 @@ class Encoder:
         self.dialect: Dialect = DIALECTS[self.format](raw=self.raw)
         self.prefix = b""
         self.suffix = b""
-        self._records = RecordConverter(self.options, self.dialect)
+        #: what the event-time rule did, for the report (see ``_eventtime.TimeNotes``)
+        self.notes = TimeNotes(self.options.time_rule, self.options.divisor)
+        self._records = RecordConverter(self.options, self.dialect, self.notes)
 
     @property
     def overhead(self) -> int:
@@ -69,7 +75,10 @@ class Encoder:
     # one event ---------------------------------------------------------------------------------
     def envelope(self, evt: Any) -> Any:
         """FalconPy's ``format_event``: the JSON envelope of ``evt``, whatever the format."""
-        return JsonEventEncoder(timeunit=self.timeunit, raw=self.raw).envelope(evt)
+        choice = self.options.timestamp_column
+        return JsonEventEncoder(timeunit=self.timeunit, raw=self.raw,
+                                timestamp_column=choice if choice is None else "auto",
+                                hec_time=self.options.hec_time).envelope(evt)
 
     def encode(self, record: Any) -> bytes:
         """The bytes of one event (with its line ending)."""
@@ -83,7 +92,7 @@ class Encoder:
         Checks run before this returns: a bad frame or list raises ConversionError here.
         """
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect)
+            plan = FramePlan(data, self.options, self.dialect, self.notes)
             self._frame_started(plan)
             return _frame_items(plan)
         records = records_of(data)
@@ -95,7 +104,7 @@ class Encoder:
         """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
         the sender consumes (no Python step per row on the DataFrame path)."""
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect)
+            plan = FramePlan(data, self.options, self.dialect, self.notes)
             self._frame_started(plan)
             return ((range(start, start + len(rows)), rows, labels)
                     for start, rows, labels in plan.chunks(CHUNK_ROWS))
@@ -124,11 +133,17 @@ class Encoder:
         except ConversionError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            if position is None:
-                raise ConversionError(f"event cannot be encoded as {self.format}: {exc}."
-                                      ) from None
-            raise ConversionError(f"record {position} cannot be encoded as {self.format}: "
-                                  f"{exc}. Nothing was sent.", row=position) from None
+            raise _record_error(exc, position, self.format) from None
+
+
+def _record_error(exc: BaseException, position: int | None, fmt: str) -> ConversionError:
+    """The ConversionError for a record: it names the record and, when one key is the
+    problem, the key (``.column``), as a frame names the column and row."""
+    key = exc.key if isinstance(exc, KeyProblem) else None
+    if position is None:
+        return ConversionError(f"event cannot be encoded as {fmt}: {exc}.", column=key)
+    return ConversionError(f"record {position} cannot be encoded as {fmt}: {exc}. Nothing "
+                           "was sent.", column=key, row=position)
 
 
 def _chunked(items: Iterator[tuple[int, bytes, Any]]
@@ -161,7 +176,10 @@ class JsonEncoder(Encoder, JsonEventEncoder):
     def __init__(self, *, raw: bool = False, timeunit: str = "nanoseconds",
                  **options: Any) -> None:
         Encoder.__init__(self, raw=raw, timeunit=timeunit, **options)
-        JsonEventEncoder.__init__(self, timeunit=self.options.timeunit, raw=self.raw)
+        opts = self.options
+        JsonEventEncoder.__init__(
+            self, timeunit=opts.timeunit, raw=self.raw, hec_time=opts.hec_time,
+            timestamp_column=opts.timestamp_column if opts.plain else "auto", notes=self.notes)
 
     def envelope(self, evt: Any) -> Any:
         """FalconPy's ``format_event`` for ``evt``."""
@@ -186,7 +204,7 @@ class JsonEncoder(Encoder, JsonEventEncoder):
             return JsonEventEncoder.encode(self, record)
         except ConversionError as exc:
             raise ConversionError(f"record {position}: {exc} Nothing was sent.",
-                                  row=position) from None
+                                  column=exc.column, row=position) from None
 
 
 class YamlEncoder(Encoder):
@@ -242,8 +260,7 @@ class CsvEncoder(Encoder):
             try:
                 event, fields = self._records.event(rec, now)
             except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                raise ConversionError(f"record {i} cannot be encoded as csv: {exc}. Nothing "
-                                      "was sent.", row=i) from None
+                raise _record_error(exc, i, "csv") from None
             names.update(dict.fromkeys(event))
             events.append((event, fields))
         self._records.header = list(names)
@@ -253,8 +270,7 @@ class CsvEncoder(Encoder):
             try:
                 out.append((i, self._records.render(event, fields), rec))
             except (TypeError, ValueError) as exc:
-                raise ConversionError(f"record {i} cannot be encoded as csv: {exc}. Nothing "
-                                      "was sent.", row=i) from None
+                raise _record_error(exc, i, "csv") from None
         return out
 
     def _encode_stream(self, records: Iterator[Any]) -> Iterator[tuple[int, bytes, Any]]:
@@ -310,6 +326,17 @@ def encode(data: Any, ingest_format: str = "json", *, raw: bool = False,
     >>> hecnb.encode(pd.DataFrame({"ip": ["10.0.0.1"], "timestamp": [1]}), "csv", host="fw1")
     [b'"host","timestamp","timeunit","ip"\r\n"fw1",1,"nanoseconds","10.0.0.1"\r\n']
     """
+    return encode_noted(data, ingest_format, raw=raw, timeunit=timeunit,
+                        batch_max_bytes=batch_max_bytes, batch_max_events=batch_max_events,
+                        **options)[0]
+
+
+def encode_noted(data: Any, ingest_format: str = "json", *, raw: bool = False,
+                 timeunit: str = "nanoseconds", batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
+                 batch_max_events: int | None = None, **options: Any
+                 ) -> tuple[list[bytes], TimeNotes | None]:
+    """:func:`encode`, and what the event-time rule did (None when no rule applied: raw
+    text lines, ready envelopes) for previews and dry runs."""
     enc = make_encoder(ingest_format, raw=raw, timeunit=timeunit, **options)
     items = enc.encode_many(data)
     batcher = Batcher(batch_max_bytes, batch_max_events, assemble=enc.body,
@@ -322,4 +349,14 @@ def encode(data: Any, ingest_format: str = "json", *, raw: bool = False,
     last = batcher.flush()
     if last is not None:
         bodies.append(last.body())
-    return bodies
+    notes = enc.notes
+    return bodies, (notes if notes.events else None)
+
+
+def frame_time_notes(df: Any, *, timeunit: str = "nanoseconds", **options: Any) -> TimeNotes:
+    """What the event-time rule makes of a whole frame (which column, how many rows fall
+    back, warnings), without encoding it: for previews of the first rows of a big frame."""
+    opts = parse_options(timeunit, **options)
+    notes = TimeNotes(opts.time_rule, opts.divisor)
+    frame_times(df, opts, time.time_ns() // opts.divisor, notes)
+    return notes

@@ -34,8 +34,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from . import _eventtime as evtime
 from ._config import TIMEUNITS, normalize_timeunit
 from ._errors import ConfigError, ConversionError
+from ._payload import hec_seconds
 
 __all__ = [
     "CHUNK_ROWS",
@@ -44,8 +46,10 @@ __all__ = [
     "OPTION_NAMES",
     "Dialect",
     "FramePlan",
+    "KeyProblem",
     "Options",
     "RecordConverter",
+    "frame_times",
     "native",
     "parse_options",
     "xml_name",
@@ -53,7 +57,9 @@ __all__ = [
 ]
 
 #: Converter options a caller may pass (to ``make_encoder``, ``HEC.send``, the accessor).
-OPTION_NAMES = ("host", "timestamp_column", "timeunit", "fields", "columns", "na")
+OPTION_NAMES = ("host", "timestamp_column", "timeunit", "fields", "columns", "na", "hec_time")
+#: Options that leave a json list on FalconPy's per-event path (``JsonEventEncoder``).
+_PLAIN_OPTIONS = frozenset({"timestamp_column", "hec_time"})
 #: Rows converted at a time: small enough to stay in the CPU caches (measured fastest),
 #: bounds memory for big frames and lets sending start early.
 CHUNK_ROWS = 8_192
@@ -83,22 +89,33 @@ class Options:
     """Validated converter options. ``given`` names the ones the caller passed explicitly."""
 
     host: Any = None
-    timestamp_column: Any = None
+    timestamp_column: Any = evtime.AUTO  # "auto" (the rule), None (only 'timestamp'), a name
     timeunit: str = "nanoseconds"
     fields: Any = None  # None | dict (constant fields) | tuple of column labels
     columns: tuple[Any, ...] | None = None
     na: str = "drop"
+    hec_time: bool = True  # the envelope's top-level "time" (json, event endpoint)
     given: frozenset[str] = frozenset()
 
     @property
     def plain(self) -> bool:
-        """True when no converter option was passed (FalconPy's per-event rules apply)."""
-        return not self.given
+        """True when no converter option was passed that FalconPy's per-event path does not
+        know (it knows the time rule, ``timestamp_column=None`` and ``hec_time``)."""
+        return not (self.given - _PLAIN_OPTIONS) and self.timestamp_column in (evtime.AUTO,
+                                                                                 None)
+
+    @property
+    def time_rule(self) -> str:
+        """How the event time is chosen: "auto", "timestamp" (None) or "column"."""
+        if self.timestamp_column == evtime.AUTO:
+            return evtime.AUTO
+        return "timestamp" if self.timestamp_column is None else "column"
 
     @property
     def divisor(self) -> int:
         """Nanoseconds per ``timeunit``."""
         return 1_000_000_000 // TIMEUNITS[self.timeunit]
+
 
 
 def parse_options(timeunit: str = "nanoseconds", **options: Any) -> Options:
@@ -126,13 +143,17 @@ def parse_options(timeunit: str = "nanoseconds", **options: Any) -> Options:
         if value is not None and not isinstance(value, Hashable):
             raise ConfigError(f"{name} must be a column name or a value, not "
                               f"{type(value).__name__}.")
+    hec_time = options.get("hec_time", True)
+    if not isinstance(hec_time, bool):
+        raise ConfigError(f"hec_time must be True or False; got {hec_time!r}.")
     return Options(
         host=options.get("host"),
-        timestamp_column=options.get("timestamp_column"),
+        timestamp_column=evtime.check_choice(options.get("timestamp_column", evtime.AUTO)),
         timeunit=normalize_timeunit(timeunit),
         fields=fields,
         columns=columns,
         na=na,
+        hec_time=hec_time,
         given=frozenset(k for k in options if k != "timeunit"),
     )
 
@@ -256,51 +277,6 @@ def _iso(value: dt.datetime) -> str:
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"
     return value.isoformat()
-
-
-_EPOCH = dt.datetime(1970, 1, 1)
-
-
-def _epoch(value: Any, divisor: int) -> int | None:
-    """The epoch of one timestamp value in the unit ``divisor`` (ns per unit); None if missing.
-
-    datetimes (naive = UTC) and ISO strings are converted; numbers are taken as already in the
-    unit (FalconPy's ``timestamp``). Raises ValueError or TypeError for anything else.
-    """
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError("a bool is not a timestamp")
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating, decimal.Decimal)):
-        if not math.isfinite(value):
-            return None
-        return math.floor(value)
-    if isinstance(value, str):
-        value = pd.Timestamp(value)
-    elif isinstance(value, np.datetime64):
-        if np.isnat(value):
-            return None
-        value = pd.Timestamp(value)
-    if isinstance(value, pd.Timestamp):
-        if value.tzinfo is not None:
-            value = value.tz_convert("UTC").tz_localize(None)
-        if value is pd.NaT:
-            return None
-        try:
-            return value.as_unit("ns").value // divisor
-        except (OverflowError, ValueError):
-            value = value.to_pydatetime()
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        micros = (value.replace(tzinfo=None) - _EPOCH) // dt.timedelta(microseconds=1)
-        return micros * 1000 // divisor
-    if isinstance(value, dt.date):
-        return (dt.datetime(value.year, value.month, value.day) - _EPOCH) // dt.timedelta(
-            microseconds=1) * 1000 // divisor
-    raise TypeError(f"a {type(value).__name__} is not a timestamp")
 
 
 # ------------------------------------------------------------------------ text of one value
@@ -619,10 +595,10 @@ class XmlDialect(Dialect):
 
 
 class CsvDialect(Dialect):
-    """RFC 4180 rows (CRLF), strings always quoted; the header is the body's prefix."""
+    """RFC 4180 rows (CRLF), strings always quoted (ISO datetimes too); the header is the
+    body's prefix."""
 
     name = "csv"
-    dt_quote = b""
     sep = b","
 
     def member(self, name: str, *, first: bool = False) -> tuple[bytes, bytes, bytes]:
@@ -950,6 +926,91 @@ def _iso_texts(ints: np.ndarray, unit: str, digits: int, suffix: bytes) -> list[
 # ------------------------------------------------------------------------------ the frame plan
 
 
+def frame_times(df: pd.DataFrame, options: Options, now: int,
+                notes: evtime.TimeNotes) -> tuple[np.ndarray | None, list[Any], bool]:
+    """Each row's time (int64, in the unit) by the event-time rule, the candidate columns, and
+    whether the caller named the column; None when no column applies (the send time).
+
+    Per row the first candidate with a readable value; rows without one get ``now``. What it
+    did is counted in ``notes``. Vectorised: a handful of numpy passes per candidate column.
+    """
+    labels = list(df.columns)
+    candidates, explicit = _time_candidates(df, labels, set(labels), options, notes)
+    n = len(df)
+    if not candidates:
+        notes.events += n
+        return None, [], False
+    divisor = options.divisor
+    ints = np.full(n, now, dtype=np.int64)
+    remaining = np.ones(n, dtype=bool)
+    index = df.index
+    for label in candidates:
+        name = _key(label)
+        notes.seen.add(name)
+        got, missing, bad = evtime.column_times(df[label], label, divisor)
+        bad_here = bad & remaining
+        if bad_here.any():
+            pos = int(np.flatnonzero(bad_here)[0])
+            value = df[label].iloc[pos]
+            if explicit:
+                row = index[pos]
+                raise ConversionError(
+                    f"timestamp column {label!r}, row {row!r}: {value!r} is not a time "
+                    f"({_why_not_time(value, label, divisor)}). Nothing was sent.",
+                    column=label, row=row)
+            notes.unreadable[name] += int(bad_here.sum())
+            notes.unreadable_example.setdefault(name, f"{value!r} in row {index[pos]!r}")
+        use = remaining & ~missing & ~bad
+        if use.all():  # the common case: every row has its time in the first candidate
+            notes.add_times(name, got, lambda i: f" (row {index[i]!r})")
+            ints = got
+            break
+        if use.any():
+            where = np.flatnonzero(use)
+            values = got[where]
+            ints[where] = values
+            notes.add_times(name, values, lambda i, where=where: f" (row {index[where[i]]!r})")
+            remaining &= ~use
+        if not remaining.any():
+            break
+    notes.events += n
+    return ints, candidates, explicit
+
+
+def _datetime_typed(col: pd.Series) -> bool:
+    """A datetime64 column, or one of datetime objects only (as a record's datetime value)."""
+    dtype = col.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or getattr(dtype, "kind", "") == "M":
+        return True
+    return getattr(dtype, "kind", "") == "O" and pd.api.types.infer_dtype(
+        col, skipna=True) in ("datetime", "datetime64")
+
+
+def _time_candidates(df: pd.DataFrame, labels: list[Any], label_set: set[Any], opts: Options,
+                     notes: evtime.TimeNotes) -> tuple[list[Any], bool]:
+    """The columns that may give each row its time, in rule order, and whether the caller
+    named the column (then a value that is not a time is an error)."""
+    choice = opts.timestamp_column
+    if choice not in (evtime.AUTO, None):
+        if choice not in label_set:
+            raise ConversionError(f"timestamp_column={choice!r} is not a column of the frame "
+                                  f"({_show(labels)}).", column=choice)
+        return [choice], True
+    if choice is None:
+        return (["timestamp"] if "timestamp" in label_set else []), False
+    named = evtime.Ranker().order(label for label in labels if type(label) is str)
+    if named:
+        return named, False
+    typed = [label for label in labels if _datetime_typed(df[label])]
+    if len(typed) == 1:
+        return typed, False
+    if typed:
+        notes.note(f"the frame has {len(typed)} datetime columns ({_show(typed)}) and none "
+                   "with a well-known time name, so every event carries the send time; pass "
+                   "timestamp_column= to choose one")
+    return [], False
+
+
 @dataclass
 class _Member:
     """One member of every event: a constant piece, or a column rendered per row."""
@@ -969,12 +1030,15 @@ class FramePlan:
     ``chunks()`` can only fail on things no check can see in advance.
     """
 
-    def __init__(self, df: pd.DataFrame, options: Options, dialect: Dialect) -> None:
+    def __init__(self, df: pd.DataFrame, options: Options, dialect: Dialect,
+                 notes: evtime.TimeNotes | None = None) -> None:
         self.df = df
         self.options = options
         self.dialect = dialect
         self.n = len(df)
         self.now = time.time_ns() // options.divisor
+        self.notes = notes if notes is not None else evtime.TimeNotes(options.time_rule,
+                                                                      options.divisor)
         envelope = dialect.envelope
         self._check_unique(df)
         labels = list(df.columns)
@@ -985,7 +1049,8 @@ class FramePlan:
                 raise ConversionError(f"columns names {label!r}, which is not a column of the "
                                       f"frame ({_show(labels)}).", column=label)
         chosen = list(opts.columns) if opts.columns is not None else labels
-        # host: a column (named by host=, or the column called "host"), or a constant
+        # host: a column (named by host=, or the column called "host"), or a constant; what
+        # the caller passes wins over a column called "host" (said once in the report)
         host_label, host_value = None, None
         if opts.host is not None:
             if opts.host in label_set:
@@ -999,20 +1064,14 @@ class FramePlan:
         elif "host" in chosen:
             host_label = "host"
         if "host" in chosen and host_label != "host":
-            raise ConversionError("the frame has a column 'host' and host= names something "
-                                  "else; rename the column, pass host='host', or leave it out "
-                                  "with columns=.", column="host")
-        # timestamp: a column (named by timestamp_column=, or the one called "timestamp")
-        ts_label = opts.timestamp_column
-        if ts_label is not None and ts_label not in label_set:
-            raise ConversionError(f"timestamp_column={ts_label!r} is not a column of the frame "
-                                  f"({_show(labels)}).", column=ts_label)
-        if ts_label is None and "timestamp" in chosen:
-            ts_label = "timestamp"
-        if "timestamp" in chosen and ts_label != "timestamp":
-            raise ConversionError("the frame has a column 'timestamp' and timestamp_column= "
-                                  "names another; rename one of them or leave it out with "
-                                  "columns=.", column="timestamp")
+            self.notes.note(f"host={opts.host!r} was given, so it replaced the frame's 'host' "
+                            "column as each event's host")
+        # the event time: the rule, FalconPy's 'timestamp' only, or a named column
+        ints, candidates, explicit = frame_times(df, opts, self.now, self.notes)
+        self.time_ints = ints
+        if "timestamp" in chosen and explicit and candidates[0] != "timestamp":
+            self.notes.note(f"timestamp_column={candidates[0]!r} was given, so its time "
+                            "replaced the frame's 'timestamp' column in each event")
         if "timeunit" in chosen:
             raise ConversionError("the frame has a column 'timeunit', which every event sets "
                                   "itself; rename the column or leave it out with columns=.",
@@ -1049,8 +1108,6 @@ class FramePlan:
             members.append(_Member(const=opener + dialect.value(host_value) + close))
             names.append("host")
         opener, close, _ = dialect.member("timestamp", first=True)
-        ints = (_epoch_column(df[ts_label], ts_label, opts, self.now) if ts_label is not None
-                else None)
         members.append(_Member(opener, close, ints=ints,
                                const=None if ints is not None else
                                opener + str(self.now).encode() + close))
@@ -1082,6 +1139,20 @@ class FramePlan:
         self._check_names(names, "event")
         self.members = members
         self.names = names
+        self.hec_time = envelope and opts.hec_time  # the top-level "time" member
+
+    def _time_texts(self, start: int, stop: int) -> list[bytes]:
+        """The envelope's ``time`` (epoch seconds, a JSON number) of rows start:stop: whole
+        seconds plus the fraction, as ``hec_seconds`` computes it for one event."""
+        ups = TIMEUNITS[self.options.timeunit]
+        if self.time_ints is None:
+            return [orjson.dumps(hec_seconds(self.now, ups))] * (stop - start)
+        ints = self.time_ints[start:stop]
+        if ups == 1:
+            return orjson.dumps(ints, option=_NP)[1:-1].split(b",")
+        whole = ints // ups
+        seconds = whole.astype(np.float64) + (ints - whole * ups) / float(ups)
+        return orjson.dumps(seconds, option=_NP)[1:-1].split(b",")
 
     # checks ----------------------------------------------------------------------------------
     @staticmethod
@@ -1162,7 +1233,11 @@ class FramePlan:
         if n <= 0:
             return []
         d = self.dialect
-        slots = [d.row_start(), *self._slots(self.members, start, stop)]
+        if self.hec_time:
+            slots = [b'{"time":', self._time_texts(start, stop), b',"event":{',
+                     *self._slots(self.members, start, stop)]
+        else:
+            slots = [d.row_start(), *self._slots(self.members, start, stop)]
         if self.fields_members:
             inner = _assemble(self._slots(self.fields_members, start, stop), n)
             slots += [b"}", [b',"fields":{' + x[1:] + b"}" if x else b"" for x in inner],
@@ -1240,113 +1315,53 @@ def _assemble(slots: list[Any], n: int) -> list[bytes]:
     return list(map(template.__mod__, zip(*columns, strict=True)))
 
 
+def _why_not_time(value: Any, label: Any, divisor: int) -> str:
+    try:
+        evtime.read(value, label, divisor)
+    except evtime.Unreadable as exc:
+        return str(exc)
+    return "not a time"  # pragma: no cover - only called for values read() refuses
+
+
 def _show(labels: list[Any]) -> str:
     shown = ", ".join(repr(c) for c in labels[:12])
     return shown + (", ..." if len(labels) > 12 else "")
 
 
-def _epoch_column(s: pd.Series, label: Any, options: Options, now: int) -> np.ndarray:
-    """The timestamp column as int64 epochs in the time unit; missing rows get ``now``.
-
-    datetimes (naive = UTC) and date strings are converted; numbers are taken as epochs already
-    in the time unit (FalconPy's ``timestamp``).
-    """
-    unit_ns = options.divisor
-    dtype = s.dtype
-    kind = getattr(dtype, "kind", "O")
-    masked = pd.api.types.is_extension_array_dtype(dtype)
-
-    def fail(pos: int, why: str) -> ConversionError:
-        row = s.index[pos]
-        return ConversionError(f"timestamp column {label!r}, row {row!r}: {why}. Nothing was "
-                               "sent.", column=label, row=row)
-
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        kind = "M"
-    if kind == "M":
-        arr = s.to_numpy()
-        unit = np.datetime_data(arr.dtype)[0]
-        if unit not in _UPS:
-            arr = arr.astype("datetime64[s]")
-            unit = "s"
-        missing = np.isnat(arr)
-        ints = arr.view(np.int64).copy()
-        ups_from, ups_to = _UPS[unit], 1_000_000_000 // unit_ns
-        if ups_from >= ups_to:
-            ints //= ups_from // ups_to
-        else:
-            factor = ups_to // ups_from
-            over = (np.abs(ints) > _INT64_MAX // factor) & ~missing
-            if over.any():
-                raise fail(int(np.flatnonzero(over)[0]),
-                           f"the time is out of range for {options.timeunit}")
-            ints *= factor
-        ints[missing] = now
-        return ints
-    if kind == "b":
-        raise fail(0, "a bool column is not a timestamp")
-    if kind in "iu":
-        if masked:
-            ints = s.to_numpy(dtype=np.int64, na_value=now)
-        else:
-            values = s.to_numpy()
-            if values.dtype == np.uint64 and len(values) and values.max() > _INT64_MAX:
-                raise fail(int(np.argmax(values)), "the number is out of range for an epoch")
-            ints = values.astype(np.int64)
-        return ints
-    if kind == "f":
-        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = ~np.isfinite(values)
-        over = (np.abs(np.where(missing, 0, values)) >= 2.0 ** 63)
-        if over.any():
-            raise fail(int(np.flatnonzero(over)[0]), "the number is out of range for an epoch")
-        ints = np.floor(np.where(missing, 0, values)).astype(np.int64)
-        ints[missing] = now
-        return ints
-    if isinstance(dtype, pd.StringDtype) or (
-            kind == "O" and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
-        try:
-            parsed = pd.to_datetime(s, utc=True, format="ISO8601")
-        except (ValueError, TypeError, OverflowError):
-            try:
-                parsed = pd.to_datetime(s, utc=True, format="mixed")
-            except (ValueError, TypeError, OverflowError):
-                coerced = pd.to_datetime(s, utc=True, format="mixed", errors="coerce")
-                bad = (coerced.isna() & s.notna()).to_numpy()
-                pos = int(np.flatnonzero(bad)[0]) if bad.any() else 0
-                raise fail(pos, f"{s.iloc[pos]!r} is not a date and time") from None
-        return _epoch_column(parsed, label, options, now)
-    if kind == "O":  # mixed Python objects: one at a time, exactly
-        out = np.empty(len(s), dtype=np.int64)
-        for pos, value in enumerate(s.tolist()):
-            try:
-                stamp = _epoch(value, unit_ns)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise fail(pos, f"{value!r} is not a timestamp ({exc})") from None
-            out[pos] = now if stamp is None else stamp
-        return out
-    raise fail(0, f"a {dtype} column is not a timestamp")
-
-
 # ------------------------------------------------------------------------------------ records
+
+
+class KeyProblem(ValueError):
+    """One key of a record cannot be encoded (or, as the time column, read)."""
+
+    def __init__(self, key: str, exc: BaseException, what: str = "cannot be encoded") -> None:
+        super().__init__(f"key {key!r} {what} ({exc})")
+        self.key = key
 
 
 class RecordConverter:
     """Dicts (FalconPy style or plain records) -> event members -> bytes, one at a time."""
 
-    def __init__(self, options: Options, dialect: Dialect) -> None:
+    def __init__(self, options: Options, dialect: Dialect,
+                 notes: evtime.TimeNotes | None = None) -> None:
         self.options = options
         self.dialect = dialect
         self.envelope = dialect.name == "json" and not dialect.raw
+        self.hec_time = self.envelope and options.hec_time
         self.header: list[str] | None = None  # csv
+        self.notes = notes if notes is not None else evtime.TimeNotes(options.time_rule,
+                                                                      options.divisor)
+        self._ranker = evtime.Ranker()
+        self._ups = TIMEUNITS[options.timeunit]
 
     def event(self, record: Any, now: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(event members in order, fields)`` for one record; raises TypeError/ValueError.
+        """``(event members in order, fields)`` for one record; raises TypeError/ValueError
+        (:class:`KeyProblem` when one key is the problem).
 
-        The same rules as for a frame row: the ``host`` and ``timestamp`` keys are the event's
-        host and time unless options name others; FalconPy's ``custom`` and ``fields`` keys and
-        ready envelopes are understood.
+        The same rules as for a frame row: the ``host`` key is the event's host unless host=
+        says otherwise (then host= wins), the time comes from the event-time rule (see
+        ``_eventtime``); FalconPy's ``custom`` and ``fields`` keys and ready envelopes are
+        understood.
         """
         opts = self.options
         fields: dict[str, Any] = {}
@@ -1355,24 +1370,18 @@ class RecordConverter:
         source = self._row(record, fields)
         row = source if opts.columns is None else {c: source[c] for c in opts.columns
                                                    if c in source}
-        # host
+        # host: what the caller passes wins over the record's own 'host' (said once)
         if opts.host is not None:
             if "host" in row and opts.host != "host":
-                raise ValueError("the record has a 'host' key and host= names something else")
+                self.notes.note(f"host={opts.host!r} was given, so it replaced the records' "
+                                "'host' key as each event's host")
             row.pop("host", None)
             has_host = opts.host in source or isinstance(opts.host, str)
             host = source.get(opts.host, opts.host)
         else:
             has_host = "host" in row
             host = row.pop("host", None)
-        # timestamp
-        ts_key = opts.timestamp_column
-        if ts_key is not None and ts_key != "timestamp" and "timestamp" in row:
-            raise ValueError("the record has a 'timestamp' key and timestamp_column= names "
-                             "another")
-        if ts_key is None and "timestamp" in row:
-            ts_key = "timestamp"
-        stamp = _epoch(source.get(ts_key), opts.divisor) if ts_key is not None else None
+        stamp = self._time(source)
         row.pop("timestamp", None)
         # fields given as keys: moved beside the event (json envelope), else kept in it
         if isinstance(opts.fields, tuple):
@@ -1392,7 +1401,10 @@ class RecordConverter:
         event["timestamp"] = now if stamp is None else stamp
         event["timeunit"] = opts.timeunit
         for key, value in row.items():
-            v = native(value)
+            try:
+                v = native(value)
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+                raise KeyProblem(_key(key), exc) from None
             if v is MISSING:
                 if drop:
                     continue
@@ -1410,6 +1422,35 @@ class RecordConverter:
                 event[name] = v
             fields = {}
         return event, fields
+
+    def _time(self, source: dict[Any, Any]) -> int | None:
+        """The record's own time (in the unit), or None for the send time; noted."""
+        opts = self.options
+        notes = self.notes
+        divisor = opts.divisor
+        notes.events += 1
+        choice = opts.timestamp_column
+        if choice not in (evtime.AUTO, None):  # the caller's key: a non-time is an error
+            notes.seen.add(_key(choice))
+            if "timestamp" in source and choice != "timestamp":
+                notes.note(f"timestamp_column={choice!r} was given, so its time replaced the "
+                           "records' 'timestamp' key in each event")
+            try:
+                stamp = evtime.read(source.get(choice), choice, divisor)
+            except evtime.Unreadable as exc:
+                raise KeyProblem(_key(choice), exc, what="is not a time") from None
+            if stamp is not None:
+                notes.add_times(_key(choice), [stamp])
+            return stamp
+        stamp, name, bad, seen, several = evtime.resolve(source, choice, self._ranker, divisor)
+        notes.seen.update(_key(k) for k in seen)
+        for k, v in bad:
+            notes.bad_value(_key(k), v)
+        if several:
+            notes.note(several)
+        if stamp is not None:
+            notes.add_times(_key(name), [stamp])
+        return stamp
 
     @staticmethod
     def _row(record: Any, fields: dict[str, Any]) -> dict[Any, Any]:
@@ -1447,7 +1488,8 @@ class RecordConverter:
         """The bytes of one event (with its line ending)."""
         d = self.dialect
         if d.name == "json":
-            env: dict[str, Any] = {"event": event}
+            env: dict[str, Any] = {"time": hec_seconds(event["timestamp"], self._ups),
+                                   "event": event} if self.hec_time else {"event": event}
             if fields and self.envelope:
                 env["fields"] = fields
             return _json_text(env) + b"\n"

@@ -39,16 +39,23 @@ from ._secret import SecretHeaders as _Headers
 from ._secret import _mask_auth
 from ._sender import NOT_SENT, STOPPED, Engine, describe_status
 
-__all__ = ["HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector", "LogFacility",
-           "SessionManager"]
+__all__ = ["CLIENT_KEYWORDS", "HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector",
+           "LogFacility", "SessionManager", "check_send_keywords", "client_keywords",
+           "split_keywords"]
 
 _KEYWORDS = (
     "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
     "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
     "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
     "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "retry_max_elapsed",
-    "proxy", "transport",
+    "hec_time", "proxy", "transport",
 )
+#: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
+#: destination and the client's settings.
+CLIENT_KEYWORDS = frozenset(_KEYWORDS) - {"ingest_format", "raw_ingest"}
+_DESTINATION = ("ingest_url", "api_url_key", "ingest_region")
+#: Send options that keep a json list on FalconPy's per-event path (no bulk encoding).
+_PLAIN_SEND_OPTIONS = frozenset({"timeunit", "timestamp_column", "hec_time"})
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
 
 
@@ -283,6 +290,7 @@ class HEC:
         backoff_max: float | None = None,
         max_in_flight: int | None = None,
         retry_max_elapsed: float | None = None,
+        hec_time: bool | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         proxy: str | bool | None = None,
         **kwargs: Any,
@@ -296,6 +304,7 @@ class HEC:
         self._last_status: int | None = None
         self._last_message: str | None = None
         self._last_report: SendReport | None = None
+        self.hec_time = hec_time
         self.ingest_config = IngestConfig(
             api_key, api_url_key, ingest_format, ingest_region, ingest_timeout, ingest_timeunit,
             raw_ingest, ingest_url=ingest_url, auth_scheme=auth_scheme,
@@ -388,8 +397,9 @@ class HEC:
         fmt = normalize_format(cfg.ingest_format if ingest_format is None else ingest_format)
         raw = cfg.raw_ingest if raw is None else raw
         timeunit = options.pop("timeunit", None) or cfg.ingest_timeunit
-        if fmt == "json" and not options and not bulk:  # FalconPy's rules; no pandas needed
-            return JsonEventEncoder(timeunit=timeunit, raw=raw)
+        options.setdefault("hec_time", self.hec_time)
+        if fmt == "json" and not bulk and _plain(options):  # FalconPy's path; no pandas
+            return JsonEventEncoder(timeunit=timeunit, raw=raw, **options)
         from ._formats import make_encoder
 
         return make_encoder(fmt, raw=raw, timeunit=timeunit, **options)
@@ -421,8 +431,7 @@ class HEC:
             events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
-        bulk = not _indexed and (any(k != "timeunit" for k in options) or fmt != "json"
-                                 or _is_frame(events))
+        bulk = not _indexed and (not _plain(options) or fmt != "json" or _is_frame(events))
         encoder = self._encoder(fmt, raw, bulk=bulk, **options)
         items: Iterable[Any] = events
         if bulk:
@@ -436,6 +445,7 @@ class HEC:
             if (report.interrupted or report.stopped) and bulk and hasattr(events, "__len__"):
                 _add_unreached(report, events, engine.last_placed,
                                STOPPED + report.stopped if report.stopped else NOT_SENT)
+            _time_report(report, encoder)
             return report
 
         return self._run(items, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
@@ -542,20 +552,25 @@ class HEC:
                                  ) from None
 
     def send_event_file(self, event_file: str | os.PathLike[str]) -> int:
-        """Stream a file (plain or gzip) in bounded memory; return the last HTTP status.
+        """Stream a file (plain or gzip) in bounded memory; return the HTTP status, as FalconPy.
 
         With ``raw_ingest`` each line is one raw event; otherwise each line must be a JSON object
-        and becomes one event envelope. The status is 200 only if every line was delivered.
+        and becomes one event envelope. The status is 200 only if every line was delivered
+        (``hec.last_report.delivered`` counts them): the status of the last failed request, 0
+        when no answer came, 400 when a line could not be an event (not JSON, not UTF-8, too
+        long), the collector's answer to invalid data.
         """
         report = self.send_file(event_file, show_progress=False)
         return 200 if report.ok else (report.last_status or 0)
 
     def send_file(self, event_file: str | os.PathLike[str], *,
                   show_progress: bool | None = None, raw_ingest: bool | None = None,
-                  start_line: int = 0) -> SendReport:
+                  start_line: int = 0, **options: Any) -> SendReport:
         """Like :meth:`send_event_file`, returning the :class:`SendReport`.
 
         ``start_line`` (0-based) skips the lines before it: a resume after an interrupt.
+        ``options`` are the send options of :meth:`send` (``timestamp_column``,
+        ``hec_time``...) for JSON lines; raw lines are sent as they are.
         """
         path = os.fspath(event_file)
         raw = self.raw_ingest if raw_ingest is None else raw_ingest
@@ -571,7 +586,7 @@ class HEC:
             else:
                 lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
                 report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
-                                   _indexed=True)
+                                   _indexed=True, **options)
         except KeyboardInterrupt:
             report = self.last_report  # type: ignore[assignment]
             if report is not None:
@@ -594,8 +609,10 @@ class HEC:
         report.failed.sort(key=lambda f: f.index)
         report.total += len(lines.bad_lines)
         report.errors.extend(lines.problems)
-        if report.last_status in (None, 200):
-            report.last_status = 0
+        if report.last_status in (None, 200):  # no request failed: the file's own problem
+            # a line that cannot be an event is what the collector answers 400 to; a file
+            # that breaks off had no answer at all
+            report.last_status = 0 if lines.problems else 400
             report.last_message = (lines.problems or [lines.bad_lines[0].reason])[0]
         lines.bad_lines, lines.problems = [], []
         self._finish(report)
@@ -939,6 +956,20 @@ class HEC:
         self.session_manager.retry_max_elapsed = value
 
     @property
+    def hec_time(self) -> bool:
+        """Write HEC's top-level ``time`` beside FalconPy's ``event`` (json, event endpoint;
+        hecnb's own keyword). False gives FalconPy's envelope exactly."""
+        return self._hec_time
+
+    @hec_time.setter
+    def hec_time(self, value: bool | None) -> None:
+        if value is None:  # None: the default, as for every keyword
+            value = True
+        if not isinstance(value, bool):
+            raise ConfigError(f"hec_time must be True or False; got {value!r}.")
+        self._hec_time = value
+
+    @property
     def max_in_flight(self) -> int:
         """Requests in flight at once (hecnb's own keyword; FalconPy has none)."""
         return self.session_manager.max_in_flight
@@ -1052,6 +1083,82 @@ class DeliveredCount(int):
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(HEC keywords, the rest)``: what makes a client, and the send options."""
+    keywords = {k: v for k, v in options.items() if k in CLIENT_KEYWORDS}
+    return keywords, {k: v for k, v in options.items() if k not in CLIENT_KEYWORDS}
+
+
+def check_send_keywords(options: dict[str, Any], more: Sequence[str] = ()) -> None:
+    """A keyword that is neither a send option nor an HEC keyword (nor one of ``more``) is a
+    ConfigError that suggests the nearest of them all (checked before anything else)."""
+    from ._frames import OPTION_NAMES
+
+    known = [*OPTION_NAMES, *sorted(CLIENT_KEYWORDS - {"transport"}), *more]
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown keyword {name!r}.{hint} Allowed options: "
+                              f"{', '.join(OPTION_NAMES)}; and HEC keywords for the "
+                              "destination and settings (ingest_url, api_url_key, ...).")
+
+
+def client_keywords(base: HEC | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """HEC keywords for a client like ``base`` (its key included, in memory only) with
+    ``changes``; a destination in ``changes`` replaces base's. Without a base, ``changes``
+    (the key and destination fall back to the ``NGSIEM_*`` variables, as for ``HEC()``)."""
+    if base is None:
+        return dict(changes)
+    cfg = base.ingest_config
+    engine = base.session_manager.engine
+    kw: dict[str, Any] = {
+        "api_key": cfg.ingest_key, "ingest_format": cfg.ingest_format,
+        "raw_ingest": cfg.raw_ingest, "ingest_timeout": cfg.ingest_timeout,
+        "ingest_timeunit": cfg.ingest_timeunit, "auth_scheme": cfg.auth_scheme,
+        "batch_max_bytes": cfg.batch_max_bytes, "batch_max_events": cfg.batch_max_events,
+        "compress": cfg.compress, "verify": cfg.verify,
+        "allow_insecure_http": cfg.allow_insecure_http, "retry_count": base.retry_count,
+        "thread_count": base.thread_count, "max_in_flight": base.max_in_flight,
+        "backoff_base": engine.retry.base, "backoff_max": engine.retry.cap,
+        "hec_time": base.hec_time,
+    }
+    if "ingest_url" in changes or "api_url_key" in changes:
+        if "api_url_key" in changes and "ingest_region" not in changes:
+            kw["ingest_region"] = cfg.ingest_region
+    elif cfg.describe()["region"] is None:  # base has a full URL
+        if "ingest_region" in changes:
+            raise ConfigError("ingest_region= applies to a URL key, but the client has a full "
+                              "URL: pass api_url_key= with it, or ingest_url=.")
+        kw["ingest_url"] = cfg.ingest_url
+    else:
+        kw.update(api_url_key=cfg.ingest_url_key, ingest_region=cfg.ingest_region)
+    kw.update(changes)
+    return kw
+
+
+def _plain(options: dict[str, Any]) -> bool:
+    """True for send options FalconPy's per-event json path handles (the time rule,
+    ``timestamp_column=None``, ``hec_time``, ``timeunit``)."""
+    from ._eventtime import AUTO, check_choice
+
+    return set(options) <= _PLAIN_SEND_OPTIONS and check_choice(
+        options.get("timestamp_column", AUTO)) in (AUTO, None)
+
+
+def _time_report(report: SendReport, encoder: Any) -> None:
+    """Copy what the event-time rule did (the encoder's notes) into the report."""
+    notes = getattr(encoder, "notes", None)
+    if notes is None or not notes.events:  # raw text lines, ready envelopes: no rule applied
+        return
+    report.time_rule = notes.rule
+    report.time_fields = dict(notes.fields)
+    report.time_fallback = notes.fallback
+    for warning in notes.all_warnings():
+        if warning not in report.warnings:
+            report.warn(warning)
+
+
 def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -1155,8 +1262,9 @@ class _RawFileChunks:
             for block in self._blocks():
                 if not block:  # an over-long line
                     self.bad_lines.append(FailedEvent(
-                        self.lines_read, None, f"line is longer than the collector's "
-                        f"{MAX_EVENT_BYTES:,}-byte limit per event; it was skipped"))
+                        self.lines_read, None, f"line {self.lines_read + 1:,}: longer than "
+                        f"the collector's {MAX_EVENT_BYTES:,}-byte limit per event; it was "
+                        "skipped"))
                     self.lines_read += 1
                     continue
                 lines = block.splitlines(keepends=True)
@@ -1192,8 +1300,8 @@ class _RawFileChunks:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 self.bad_lines.append(FailedEvent(
-                    i, line.rstrip(b"\r\n"), f"line is not UTF-8 (byte {exc.start}); "
-                    f"re-encode {self.path} as UTF-8"))
+                    i, line.rstrip(b"\r\n"), f"line {i + 1:,}: not UTF-8 (byte "
+                    f"{exc.start + 1}); re-encode {self.path} as UTF-8"))
                 continue
             keep_i.append(i)
             keep_l.append(line)
@@ -1271,8 +1379,8 @@ class _FileEvents:
                     continue
                 if line is None:
                     self.bad_lines.append(FailedEvent(
-                        index, None, f"line is longer than the collector's {MAX_EVENT_BYTES:,}"
-                        "-byte limit per event; it was skipped"))
+                        index, None, f"line {index + 1:,}: longer than the collector's "
+                        f"{MAX_EVENT_BYTES:,}-byte limit per event; it was skipped"))
                     continue
                 text = line.rstrip(b"\r\n")
                 if not text.strip():
@@ -1281,20 +1389,25 @@ class _FileEvents:
                     decoded = text.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     self.bad_lines.append(FailedEvent(
-                        index, text, f"line is not UTF-8 (byte {exc.start}); re-encode "
-                        f"{self.path} as UTF-8"))
+                        index, text, f"line {index + 1:,}: not UTF-8 (byte {exc.start + 1}); "
+                        f"re-encode {self.path} as UTF-8"))
                     continue
                 if self.raw:
                     yield index, decoded
                     continue
                 try:
                     obj = orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    obj = None
-                if not isinstance(obj, dict):
+                except orjson.JSONDecodeError as exc:
                     self.bad_lines.append(FailedEvent(
-                        index, decoded, "line is not a JSON object; send text logs with "
-                        "raw_ingest=True"))
+                        index, decoded, f"line {index + 1:,}: invalid JSON ({exc.msg} at "
+                        f"column {exc.colno}); text logs go with raw_ingest=True (--raw)"))
+                    continue
+                if not isinstance(obj, dict):
+                    kind = {list: "an array", str: "a string", bool: "true or false",
+                            type(None): "null"}.get(type(obj), "a number")
+                    self.bad_lines.append(FailedEvent(
+                        index, decoded, f"line {index + 1:,}: JSON {kind}, not an object (each "
+                        "line must be one JSON object)"))
                     continue
                 yield index, obj, decoded  # report the line as it was, keep no dict around
             self.exhausted = True

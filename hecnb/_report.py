@@ -86,6 +86,34 @@ class SendReport:
     throttle_wait: float = 0.0
     #: the pace the send ended at after being throttled (events/s), else None
     pace: float | None = None
+    # the event time (see docs/formats.md "Event time"): the fields that gave events their
+    # time (name -> events), events that carry the send time although the data had a time
+    # field (missing or unreadable values), and how the time was chosen ("auto", "timestamp"
+    # for timestamp_column=None, "column"; None when no rule applied, e.g. raw file lines)
+    time_fields: dict[str, int] = field(default_factory=dict)
+    time_fallback: int = 0
+    time_rule: str | None = None
+
+    @property
+    def time_column(self) -> str | None:
+        """The field most events took their time from (None: every event has the send
+        time)."""
+        if not self.time_fields:
+            return None
+        return max(self.time_fields.items(), key=lambda kv: kv[1])[0]
+
+    @property
+    def event_time(self) -> str:
+        """One sentence: where the events' time came from ("" when no rule applied)."""
+        if self.time_rule is None:
+            return ""
+        from ._eventtime import describe
+
+        return describe(self.time_fields, self.time_fallback, self.time_rule, self.total)
+
+    def warn(self, message: str, count: int = 1) -> None:
+        """Note a warning (said once in str and HTML, with how many times it happened)."""
+        self.warnings[message] = self.warnings.get(message, 0) + count
 
     @property
     def failed_count(self) -> int:
@@ -176,6 +204,10 @@ class SendReport:
         self.throttled += other.throttled
         self.throttle_wait += other.throttle_wait
         self.pace = other.pace if other.pace is not None else self.pace
+        for name, count in other.time_fields.items():
+            self.time_fields[name] = self.time_fields.get(name, 0) + count
+        self.time_fallback += other.time_fallback
+        self.time_rule = self.time_rule or other.time_rule
         if other.last_status not in (None, 200) or self.last_status is None:
             self.last_status, self.last_message = other.last_status, other.last_message
         return self
@@ -215,13 +247,18 @@ class SendReport:
             "errors": list(self.errors),
             "unread": list(self.unread) if self.unread else None,
             "stopped": self.stopped,
+            "time_fields": dict(self.time_fields),
+            "time_fallback": self.time_fallback,
+            "time_rule": self.time_rule,
             "warnings": dict(self.warnings),
         }
 
     def __str__(self) -> str:
+        requests = self.requests
         line = (
             f"{self.delivered:,} of {self.total:,} events delivered in {self.elapsed:.2f} s "
-            f"({self.events_per_s:,.0f} events/s), {self.requests:,} requests"
+            f"({self.events_per_s:,.0f} events/s), {requests:,} "
+            f"{'request' if requests == 1 else 'requests'}"
         )
         if self.retries:
             line += f" ({self.retries:,} retries)"
@@ -233,8 +270,7 @@ class SendReport:
         if self.bytes_sent != self.bytes_raw:
             line += f" -> {_size(self.bytes_sent)} gzip"
         if self.failed:
-            reasons = "; ".join(f"{n:,} {r}" for r, n in self.failure_reasons().items())
-            line += f"; {self.failed_count:,} FAILED: {reasons}"
+            line += f"; {self.failed_count:,} FAILED: {_reasons(self.failure_reasons())}"
         if self.interrupted:
             line += "; INTERRUPTED"
         if self.stopped:  # its reason is among the failures above
@@ -243,8 +279,10 @@ class SendReport:
             line += f"; {self.unread[0]} not read from line {self.unread[1] + 1:,}"
         for err in self.errors:
             line += f"; ERROR: {err}"
+        if self.event_time:
+            line += f"; {self.event_time}"
         for message, n in self.warnings.items():
-            line += f"; WARNING ({n:,} {'request' if n == 1 else 'requests'}): {message}"
+            line += f"; WARNING: {message}" if n == 1 else f"; WARNING ({n:,} times): {message}"
         return line
 
     def __repr__(self) -> str:
@@ -265,6 +303,8 @@ class SendReport:
             ("Throughput", f"{self.events_per_s:,.0f} events/s"),
             ("Destination", f"{self.url} ({'raw' if self.raw else self.ingest_format})"),
         ]
+        if self.event_time:
+            rows.append(("Event time", self.event_time))
         for reason, n in self.failure_reasons().items():
             rows.append(("Failure", f"{n:,} &times; {html.escape(reason)}"))
         for err in self.errors:
@@ -286,6 +326,15 @@ class SendReport:
             f"<table class='hecnb-report'><caption style='text-align:left;color:{colour}'>"
             f"<b>hecnb SendReport: {state}</b></caption>{body}</table>"
         )
+
+
+def _reasons(counts: dict[str, int], most: int = 5) -> str:
+    """``"3 HTTP 503; line 2: invalid JSON (...)"``: a reason alone when it is one event's,
+    at most ``most`` of them."""
+    shown = [r if n == 1 else f"{n:,} {r}" for r, n in list(counts.items())[:most]]
+    if len(counts) > most:
+        shown.append(f"and {len(counts) - most:,} more reasons (see report.failed)")
+    return "; ".join(shown)
 
 
 def _size(n: int) -> str:

@@ -41,7 +41,9 @@ def _destination_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--api-key-env", default="NGSIEM_API_KEY", metavar="VAR",
                    help="environment variable holding the API key (default NGSIEM_API_KEY); "
                         "without it you are prompted")
-    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"])
+    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"],
+                   help="Authorization header scheme: Bearer (NG-SIEM, the default) or Splunk "
+                        "(Splunk, Fluent Bit and Cribl receivers)")
     g.add_argument("--timeout", dest="ingest_timeout", type=float, default=5,
                    help="seconds per request (default 5)")
     g.add_argument("--ca-bundle", help="CA bundle for TLS-inspecting proxies")
@@ -75,8 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--raw", action="store_true", help="one raw event per line")
     s.add_argument("--format", dest="ingest_format", default="json",
                    help="json, yaml, xml or csv (default json)")
-    s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds")
-    s.add_argument("--retries", dest="retry_count", type=int, default=3)
+    s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds",
+                   help="unit of each event's timestamp: nanoseconds (default), milliseconds "
+                        "or seconds (also ns, ms, s)")
+    s.add_argument("--time-column", default="auto", metavar="NAME",
+                   help="the member holding each event's time: auto (default: found by "
+                        "hecnb's rule, see docs/formats.md), none (only a 'timestamp' member, "
+                        "as FalconPy), or a key name")
+    s.add_argument("--no-hec-time", dest="hec_time", action="store_false",
+                   help="do not write HEC's top-level 'time' member beside the event")
+    s.add_argument("--retries", dest="retry_count", type=int, default=3,
+                   help="retries of a request after the first attempt (default 3)")
     s.add_argument("--retry-max-elapsed", dest="retry_max_elapsed", type=float, default=300.0,
                    metavar="SECONDS",
                    help="how long a throttled send (429, or 503 with Retry-After) may go on "
@@ -86,8 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--in-flight", dest="max_in_flight", type=int, default=16,
                    help="most requests in flight at once (default 16; the window adapts "
                         "below it)")
-    s.add_argument("--batch-bytes", dest="batch_max_bytes", type=int, default=1024 * 1024)
-    s.add_argument("--batch-events", dest="batch_max_events", type=int, default=None)
+    s.add_argument("--batch-bytes", dest="batch_max_bytes", type=int, default=1024 * 1024,
+                   metavar="BYTES",
+                   help="most bytes per request, before compression (default 1048576)")
+    s.add_argument("--batch-events", dest="batch_max_events", type=int, default=None,
+                   metavar="N", help="most events per request (default: no limit)")
     s.add_argument("--no-compress", action="store_true", help="do not gzip requests")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("--debug", action="store_true", help="debug log to stderr (key masked)")
@@ -161,7 +175,16 @@ def _read_key(var: str) -> str:
     if not sys.stdin.isatty():
         raise _Usage(f"No API key: set {var} (the key is never taken as an option, so it stays "
                      "out of shell history).")
-    return getpass.getpass(f"NG-SIEM API key ({var} is not set): ")
+    try:
+        key = getpass.getpass(f"NG-SIEM API key ({var} is not set): ")
+    except EOFError:  # Ctrl-D at the prompt
+        print(file=sys.stderr)
+        raise _Usage(f"No API key entered: type it at the prompt, or set {var} "
+                     "(or name another variable with --api-key-env).") from None
+    if not key.strip():
+        raise _Usage(f"The API key entered is empty: paste the key the Falcon console showed "
+                     f"when the connector was created, or set {var}.")
+    return key
 
 
 class _Usage(Exception):
@@ -244,10 +267,13 @@ def _cmd_send(args: argparse.Namespace) -> int:
              "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes,
              "batch_max_events": args.batch_max_events,
              "compress": not args.no_compress, "debug": args.debug}
+    time_column = {"auto": "auto", "none": None}.get(args.time_column.strip().lower(),
+                                                     args.time_column)
     with _client(args, **extra) as hec:
         try:
             report = hec.send_file(args.file, show_progress=False if args.no_progress else None,
-                                   raw_ingest=args.raw)
+                                   raw_ingest=args.raw, timestamp_column=time_column,
+                                   hec_time=args.hec_time)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
     return _finish(report, args.dead_letter, what="line")
@@ -322,6 +348,9 @@ def _finish(report: Any, dead_letter: str | None, *, what: str) -> int:
         groups.setdefault(failure.reason, []).append(failure.index)
     for reason, indices in list(groups.items())[:10]:
         first = indices[0] + 1 if what == "line" else indices[0]
+        if len(indices) == 1 and reason.startswith(f"{what} {first:,}:"):  # names its line
+            print(f"  {reason}", file=sys.stderr)
+            continue
         where = (f"{what} {first:,}" if len(indices) == 1 else
                  f"{len(indices):,} {what}s from {what} {first:,}")
         print(f"  {where}: {reason}", file=sys.stderr)

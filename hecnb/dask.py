@@ -1,10 +1,11 @@
 """Send a Dask DataFrame to NG-SIEM from the workers that hold it, with one report.
 
-``import hecnb.dask`` registers ``ddf.to_ngsiem(...)`` on ``dask.dataframe.DataFrame`` (Dask's
-own accessor API) and provides the function form :func:`send_dask`. Each partition is encoded and
-sent on the worker that computes it, by an :class:`~hecnb.HEC` made there for that partition; the
-workers return small :class:`PartitionResult` summaries that the caller merges into one
-:class:`DaskSendReport`.
+``ddf.to_ngsiem(...)`` is registered on ``dask.dataframe.DataFrame`` (Dask's own accessor
+API) as soon as both hecnb and ``dask.dataframe`` are imported, in either order (``import
+hecnb.dask`` does it too); this module provides the function form :func:`send_dask`. Each
+partition is encoded and sent on the worker that computes it, by an :class:`~hecnb.HEC` made
+there for that partition; the workers return small :class:`PartitionResult` summaries that the
+caller merges into one :class:`DaskSendReport`.
 
 The API key never travels with the work: the tasks carry only the *name* of an environment
 variable (``key_env``, default ``NGSIEM_API_KEY``) that each worker reads from its own
@@ -13,9 +14,9 @@ that variable on every worker from a file on the worker (a mounted secret). Deli
 once: a partition whose worker dies is run again by Dask, and ``event_id=`` gives every row a
 deterministic id by which the duplicates can be recognised. See ``docs/dask.md``.
 
->>> import hecnb.dask, dask.dataframe as dd                                  # doctest: +SKIP
+>>> import hecnb, dask.dataframe as dd                                        # doctest: +SKIP
 >>> ddf = dd.read_parquet("s3://bucket/auth/")                                # doctest: +SKIP
->>> report = ddf.to_ngsiem({"ingest_url": URL}, host="lake", event_id="hecnb_id")  # doctest: +SKIP
+>>> report = ddf.to_ngsiem(ingest_url=URL, host="lake", event_id="hecnb_id")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -44,17 +45,17 @@ try:
     import dask
     import dask.dataframe as dd
     from dask.callbacks import Callback
-    from dask.dataframe.extensions import register_dataframe_accessor
     from distributed.diagnostics.plugin import WorkerPlugin
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("hecnb.dask needs Dask (dataframe and distributed): "
                       "pip install 'hecnb[dask]'") from exc
 
 from ._config import CONTENT_TYPES, normalize_format
+from ._dask_accessor import DaskNgsiemAccessor
 from ._deadletter import ReplayEncoder
 from ._errors import ConfigError, ConversionError
 from ._formats import encode, to_events
-from ._hec import HEC
+from ._hec import HEC, check_send_keywords, split_keywords
 from ._report import BatchResult, FailedEvent, SendReport
 from ._sender import _interactive
 from ._session import current
@@ -118,6 +119,9 @@ class PartitionResult:
     answers: dict[int | None, int] = field(default_factory=dict)
     throttled: int = 0
     throttle_wait: float = 0.0
+    time_fields: dict[str, int] = field(default_factory=dict)  # as SendReport's
+    time_fallback: int = 0
+    time_rule: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -211,7 +215,9 @@ class DaskSendReport(SendReport):
         return out
 
     def _where(self) -> str:
-        text = f"{len(self.partitions):,} partitions on {len(self.workers):,} workers"
+        parts, workers = len(self.partitions), len(self.workers)
+        text = (f"{parts:,} {'partition' if parts == 1 else 'partitions'} on {workers:,} "
+                f"{'worker' if workers == 1 else 'workers'}")
         if self.rerun_partitions:
             text += f", {len(self.rerun_partitions):,} run again after a worker was lost"
         if self.dead_letters:
@@ -340,6 +346,27 @@ def _settings(hec: HEC | Mapping[str, Any] | None) -> dict[str, Any]:
     return settings
 
 
+def _with_keywords(hec: HEC | Mapping[str, Any] | None, keywords: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """HEC keywords from ``hec`` (an HEC, a mapping, or the session default) changed by
+    ``keywords``; a destination given replaces the one there."""
+    if hec is None:
+        hec = current()
+    if isinstance(hec, HEC):
+        base: dict[str, Any] = _extract(hec)
+    elif hec is None:
+        base = {}
+    elif isinstance(hec, Mapping):
+        base = dict(hec)
+    else:
+        raise ConfigError(f"hec must be a hecnb.HEC, a mapping of HEC keywords or None, not "
+                          f"{type(hec).__name__}.")
+    if "ingest_url" in keywords or "api_url_key" in keywords:
+        for name in ("ingest_url", "api_url_key"):
+            base.pop(name, None)
+    return {**base, **keywords}
+
+
 def _extract(hec: HEC) -> dict[str, Any]:
     cfg = hec.ingest_config
     engine = hec.session_manager.engine
@@ -366,6 +393,7 @@ def _extract(hec: HEC) -> dict[str, Any]:
         "max_in_flight": hec.max_in_flight,
         "backoff_base": engine.retry.base,
         "backoff_max": engine.retry.cap,
+        "hec_time": hec.hec_time,
     }
 
 
@@ -492,6 +520,8 @@ def _send_partition(frame: pd.DataFrame, partition: int, job: _Job) -> Partition
     result.warnings, result.stopped = dict(report.warnings), report.stopped
     result.answers = dict(report.answers)
     result.throttled, result.throttle_wait = report.throttled, report.throttle_wait
+    result.time_fields, result.time_fallback = dict(report.time_fields), report.time_fallback
+    result.time_rule = report.time_rule
     listed = report.failed
     if report.failed and job.dead_letter_dir is not None:
         os.makedirs(job.dead_letter_dir, exist_ok=True)
@@ -544,6 +574,10 @@ def _merge(results: list[PartitionResult], job: _Job, elapsed: float,
             report.last_status, report.last_message = part.last_status, part.last_message
         if framing is None and part.batches:
             framing = part.framing
+        for name, count in part.time_fields.items():
+            report.time_fields[name] = report.time_fields.get(name, 0) + count
+        report.time_fallback += part.time_fallback
+        report.time_rule = report.time_rule or part.time_rule
     report.reasons = dict(reasons)
     prefix, suffix = framing or (b"", b"")
     report.encoder = ReplayEncoder(content_type=CONTENT_TYPES[job.ingest_format], prefix=prefix,
@@ -647,6 +681,10 @@ def send_dask(ddf: Any, hec: HEC | Mapping[str, Any] | None = None, *,
     if "api_key" in options:
         raise ConfigError("send_dask never takes the API key: it would travel in the task "
                           f"graph. Each worker reads it from ${key_env}; see docs/dask.md.")
+    check_send_keywords(options)
+    keywords, options = split_keywords(options)
+    if keywords:  # destination and settings as keywords: they change those of `hec`
+        hec = _with_keywords(hec, keywords)
     key_env = _check_key_env(key_env)
     if isinstance(failed_limit, bool) or not isinstance(failed_limit, int) or failed_limit < 0:
         raise ConfigError(f"failed_limit must be a whole number >= 0; got {failed_limit!r}.")
@@ -705,39 +743,26 @@ def _bar(show: bool | None, total: int) -> Any:
                 dynamic_ncols=True, leave=True)
 
 
-# --------------------------------------------------------------------------------- accessor
+# ---------------------------------------------------------------------------------- preview
 
 
-@register_dataframe_accessor("to_ngsiem")
-class DaskNgsiemAccessor:
-    """``ddf.to_ngsiem(hec=None, **options)``: :func:`send_dask` as a Dask DataFrame accessor.
-
-    Registered when ``hecnb.dask`` is imported; ``ddf.to_ngsiem.preview()`` shows the exact
-    text the first rows would travel as.
-    """
-
-    def __init__(self, ddf: Any) -> None:
-        if not isinstance(ddf, dd.DataFrame):  # pragma: no cover - Dask guarantees it
-            raise TypeError("to_ngsiem works on Dask DataFrames")
-        self._obj = ddf
-
-    def __call__(self, hec: HEC | Mapping[str, Any] | None = None,
-                 **kwargs: Any) -> DaskSendReport:
-        """Send every row; see :func:`send_dask` for the keywords."""
-        return send_dask(self._obj, hec, **kwargs)
-
-    def preview(self, n: int = 3, ingest_format: str | None = None, *,
-                raw_ingest: bool | None = None, hec: HEC | Mapping[str, Any] | None = None,
-                event_id: str | None = None, event_id_from: str = "position",
-                **options: Any) -> str:
-        """The exact text one request would carry for the first ``n`` rows (computes them)."""
-        settings = _settings(hec) if hec is not None or current() is not None else {}
-        fmt = ingest_format or settings.get("ingest_format", "json")
-        raw = bool(settings.get("raw_ingest", False) if raw_ingest is None else raw_ingest)
-        options.setdefault("timeunit", settings.get("ingest_timeunit", "nanoseconds"))
-        head = self._obj.head(max(0, int(n)), npartitions=1)
-        if event_id is not None:
-            head = _with_event_ids(head, event_id, f"{dask.base.tokenize(self._obj)[:12]}-0-",
-                                   event_id_from)
-            options = _options_with_id(options, event_id)
-        return "".join(b.decode("utf-8") for b in encode(head, fmt, raw=raw, **options))
+def preview(ddf: Any, n: int = 3, ingest_format: str | None = None, *,
+            raw_ingest: bool | None = None, hec: HEC | Mapping[str, Any] | None = None,
+            event_id: str | None = None, event_id_from: str = "position",
+            **options: Any) -> str:
+    """``ddf.to_ngsiem.preview()``: the exact text one request would carry for the first
+    ``n`` rows (it computes them)."""
+    keywords, options = split_keywords(options)
+    if keywords:
+        hec = _with_keywords(hec, keywords)
+    settings = _settings(hec) if hec is not None or current() is not None else {}
+    fmt = ingest_format or settings.get("ingest_format", "json")
+    raw = bool(settings.get("raw_ingest", False) if raw_ingest is None else raw_ingest)
+    options.setdefault("timeunit", settings.get("ingest_timeunit", "nanoseconds"))
+    options.setdefault("hec_time", settings.get("hec_time", True))
+    head = ddf.head(max(0, int(n)), npartitions=1)
+    if event_id is not None:
+        head = _with_event_ids(head, event_id, f"{dask.base.tokenize(ddf)[:12]}-0-",
+                               event_id_from)
+        options = _options_with_id(options, event_id)
+    return "".join(b.decode("utf-8") for b in encode(head, fmt, raw=raw, **options))

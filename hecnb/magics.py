@@ -46,7 +46,7 @@ from . import _session
 from ._cellparse import CELL_FORMATS, parse_cell
 from ._config import REGIONS, normalize_format, normalize_region, normalize_timeunit
 from ._errors import ConfigError, HecError
-from ._formats import encode
+from ._formats import encode, encode_noted
 from ._hec import HEC
 from ._profiles import SECRET_FIELDS, load_profile
 from .emulator import Emulator
@@ -205,14 +205,20 @@ class DryRun:
     url: str | None
     ingest_format: str
     raw: bool
+    event_time: str = ""  # where the events' time comes from (the report's sentence)
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """One line: how many events, how many requests, to where."""
+        """One line: how many events, how many requests, to where, and their time."""
         where = self.url or "(no destination configured yet)"
         mode = "raw" if self.raw else self.ingest_format
-        return (f"Dry run: {self.events:,} events would be sent in {self.requests:,} requests "
-                f"to {where} ({mode}); nothing was sent. First request body, first "
-                f"{self.shown:,} events:")
+        time = f" {self.event_time[0].upper()}{self.event_time[1:]}." if self.event_time \
+            else ""
+        warned = "".join(f" WARNING: {w}." for w in self.warnings)
+        return (f"Dry run: {self.events:,} {_plural(self.events, 'event')} would be sent in "
+                f"{self.requests:,} {_plural(self.requests, 'request')} to {where} ({mode}); "
+                f"nothing was sent.{time}{warned} First request body, first "
+                f"{self.shown:,} {_plural(self.shown, 'event')}:")
 
     def __str__(self) -> str:
         return f"{self.summary()}\n{self.text}"
@@ -223,6 +229,10 @@ class DryRun:
     def _repr_html_(self) -> str:
         return (f"<div class='hecnb-dry-run'><b>{html.escape(self.summary())}</b>"
                 f"<pre>{html.escape(self.text)}</pre></div>")
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 class _Table:
@@ -255,7 +265,7 @@ def _client_kwargs(hec: HEC) -> tuple[dict[str, Any], str | None]:
         "compress": cfg.compress, "verify": cfg.verify,
         "allow_insecure_http": cfg.allow_insecure_http,
         "retry_count": hec.retry_count, "thread_count": hec.thread_count,
-        "max_in_flight": hec.max_in_flight,
+        "max_in_flight": hec.max_in_flight, "hec_time": hec.hec_time,
         "ingest_region": cfg.ingest_region,
     }
     if cfg.describe()["region"] is None:  # a full URL was given: it wins over key + region
@@ -350,7 +360,11 @@ class HecMagics(Magics, Configurable):
     @argument("--raw", action=argparse.BooleanOptionalAction, default=None,
               help="send to the raw endpoint (default: HecMagics.raw_ingest)")
     @argument("--host", help="host of every event: a value, or a column name")
-    @argument("--timestamp-column", help="column holding each event's time")
+    @argument("--time-column", "--timestamp-column", dest="timestamp_column",
+              help="column holding each event's time: auto (the default: found by hecnb's "
+                   "rule), none (only a 'timestamp' column, as FalconPy), or a column name")
+    @argument("--no-hec-time", dest="hec_time", action="store_false", default=True,
+              help="do not write HEC's top-level 'time' member beside each json event")
     @argument("--fields", help="comma-separated columns to move into the event's fields")
     @argument("--columns", help="comma-separated columns to keep (the others are left out)")
     @argument("--na", choices=["drop", "null"], help="missing values: drop (default) or null")
@@ -414,7 +428,11 @@ class HecMagics(Magics, Configurable):
         if host:
             options["host"] = host
         if args.timestamp_column:
-            options["timestamp_column"] = args.timestamp_column
+            choice = args.timestamp_column
+            options["timestamp_column"] = {"auto": "auto", "none": None}.get(
+                choice.strip().lower(), choice)
+        if not args.hec_time:
+            options["hec_time"] = False
         for name in ("fields", "columns"):
             labels = _labels(getattr(args, name))
             if labels:
@@ -435,8 +453,11 @@ class HecMagics(Magics, Configurable):
                       "batch_max_events": cfg.batch_max_events}
             timeunit = cfg.ingest_timeunit
             url = cfg.raw_ingest_url if raw else cfg.ingest_url
+        if hec is not None:
+            options.setdefault("hec_time", hec.hec_time)
         try:
-            bodies = encode(data, ingest_format, raw=raw, timeunit=timeunit, **limits, **options)
+            bodies, notes = encode_noted(data, ingest_format, raw=raw, timeunit=timeunit,
+                                         **limits, **options)
             first = encode(_head(data, self.preview_rows), ingest_format, raw=raw,
                            timeunit=timeunit, **limits, **options)
         except HecError as exc:
@@ -444,7 +465,9 @@ class HecMagics(Magics, Configurable):
         total = _length(data)
         return DryRun(text=first[0].decode("utf-8") if first else "", events=total,
                       shown=min(total, self.preview_rows), requests=len(bodies), url=url,
-                      ingest_format=ingest_format, raw=raw)
+                      ingest_format=ingest_format, raw=raw,
+                      event_time=notes.summary() if notes is not None else "",
+                      warnings=tuple(notes.all_warnings()) if notes is not None else ())
 
     # -- %hec_config -----------------------------------------------------------------------------
     @line_magic

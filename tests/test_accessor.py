@@ -117,3 +117,48 @@ def test_events_one_per_row(frame: pd.DataFrame) -> None:
     assert events == hecnb.to_events(frame)
     assert frame.to_ngsiem.events("csv")[0] == b'1,"nanoseconds","alice",1.5\r\n'
     assert frame.attrs == {}
+
+
+def test_the_readme_examples_host_value_wins_over_a_host_column(emu: Emulator) -> None:
+    """README: ``df.to_ngsiem(host="threat-intel", fields=["TLP"])`` on an export that has a
+    ``host`` column: the value passed wins, and the report says so once."""
+    iocs = pd.DataFrame({"host": ["mx1", "mx2"], "ioc": ["evil.example", "203.0.113.7"],
+                         "TLP": ["amber", "green"]})
+    hecnb.configure(api_key=KEY, ingest_url=emu.url)
+    report = iocs.to_ngsiem(host="threat-intel", fields=["TLP"], show_progress=False)
+    assert report.ok and report.delivered == 2 and emu.wait_for(2)
+    assert {e["event"]["host"] for e in emu.events} == {"threat-intel"}
+    assert {e["fields"]["TLP"] for e in emu.events} == {"amber", "green"}
+    assert list(report.warnings) == ["host='threat-intel' was given, so it replaced the frame's "
+                               "'host' column as each event's host"]
+    assert str(report).count("replaced the frame's 'host' column") == 1
+
+
+def test_destination_keywords_make_a_client_for_the_call(frame: pd.DataFrame,
+                                                         emu: Emulator) -> None:
+    """As ``ddf.to_ngsiem(ingest_url=...)``: HEC keywords are the destination and settings of
+    this call (from the session default's, when there is one, key included)."""
+    report = frame.to_ngsiem(api_key=KEY, ingest_url=emu.url, batch_max_events=1,
+                             show_progress=False)
+    assert report.ok and report.requests == 4
+    hecnb.configure(api_key=KEY, ingest_url="http://127.0.0.1:9/services/collector")
+    again = frame.to_ngsiem(ingest_url=emu.url, show_progress=False)  # the default's key
+    assert again.ok and again.requests == 1 and emu.wait_for(8)
+    with pytest.raises(ConfigError, match=r"unknown keyword 'ingest_ur'\. Did you mean "
+                                          r"'ingest_url'"):
+        frame.to_ngsiem(ingest_ur=emu.url)
+
+
+def test_preview_says_where_the_time_comes_from() -> None:
+    frame = pd.DataFrame({"@timestamp": ["2020-09-14T00:44:23.000Z", "2020-09-14T00:44:24Z"],
+                          "n": [1, 2]})
+    shown = frame.to_ngsiem.preview(1)
+    assert shown == ('{"time":1600044263.0,"event":{"timestamp":1600044263000000000,'
+                     '"timeunit":"nanoseconds","@timestamp":"2020-09-14T00:44:23.000Z",'
+                     '"n":1}}\n')  # print() shows exactly this
+    assert shown.event_time == "event time from '@timestamp'" and shown.warnings == ()
+    import IPython.lib.pretty
+
+    assert IPython.lib.pretty.pretty(shown).startswith("# Event time from '@timestamp'\n{")
+    none = pd.DataFrame({"n": [1]}).to_ngsiem.preview(timestamp_column=None)
+    assert "timestamp_column=None" in none.event_time

@@ -54,7 +54,9 @@ def test_send_reports_failures_with_exit_1(emu: Emulator, tmp_path: Path) -> Non
     out = hecnb("send", str(path), "--url", emu.url, "--no-progress",
                 env={"NGSIEM_API_KEY": KEY})
     assert out.returncode == 1
-    assert "line 2: line is not a JSON object" in out.stderr
+    assert "  line 2: invalid JSON (" in out.stderr and "(--raw)" in out.stderr
+    assert "line 2: line 2" not in out.stderr  # the line is named once
+    assert "1 request," in out.stdout and "event time: no time field found" in out.stdout
 
 
 def test_send_without_key_is_a_usage_error(emu: Emulator, tmp_path: Path) -> None:
@@ -152,3 +154,84 @@ def test_emulate_network_knobs_reach_the_emulator(monkeypatch: pytest.MonkeyPatc
     bad = subprocess.run([sys.executable, "-m", "hecnb.cli", "emulate", "--bandwidth", "fast"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "100Mbit" in bad.stderr
+
+
+def _at_a_terminal(args: list[str], keys: bytes, timeout: float = 60) -> tuple[int, str]:
+    """Run ``hecnb ARGS`` on a pseudo-terminal (so the hidden key prompt appears), type
+    ``keys`` once it asks, and return the exit status and everything it printed."""
+    import pty
+    import select
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NGSIEM_")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real command, with the pty as its terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "hecnb.cli", *args], env)
+    out = b""
+    typed = False
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                raise AssertionError(f"no output within {timeout} s: {out!r}")
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed its terminal: it has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not typed and b"API key" in out:
+                os.write(fd, keys)
+                typed = True
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
+
+
+def test_key_prompt_ctrl_d_and_empty_key_say_what_to_do(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "e.ndjson"
+    path.write_text('{"a": 1}\n')
+    code, out = _at_a_terminal(["send", str(path), "--url", emu.url], b"\x04")
+    assert code == 2 and "Traceback" not in out and "EOFError" not in out
+    assert "No API key entered" in out and "NGSIEM_API_KEY" in out
+    code, out = _at_a_terminal(["send", str(path), "--url", emu.url], b"\r")
+    assert code == 2 and "Traceback" not in out
+    assert "The API key entered is empty" in out and "api_key" not in out  # no such option
+    assert emu.stats["requests"] == 0
+
+
+def test_send_help_describes_every_option() -> None:
+    out = hecnb("send", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    for option, words in (("--timeunit", "nanoseconds (default), milliseconds or seconds"),
+                          ("--retries", "retries of a request after the first attempt"),
+                          ("--batch-bytes BYTES", "most bytes per request"),
+                          ("--batch-events N", "most events per request"),
+                          ("--time-column NAME", "auto (default"),
+                          ("--no-hec-time", "top-level 'time' member")):
+        assert option in text and words in text, option
+    from hecnb.cli import _parser
+
+    send = next(a for a in _parser()._actions if a.dest == "command").choices["send"]
+    assert all(a.help for a in send._actions if a.dest != "help"), "an option has no help"
+
+
+def test_send_time_column_options(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "z.ndjson"
+    path.write_text('{"ts": 1693958400.5, "when": "2024-01-01T00:00:00Z"}\n')
+    env = {"NGSIEM_API_KEY": KEY}
+    auto = hecnb("send", str(path), "--url", emu.url, "--no-progress", env=env)
+    assert auto.returncode == 0 and "event time from 'ts'" in auto.stdout
+    named = hecnb("send", str(path), "--url", emu.url, "--no-progress", "--time-column",
+                  "when", "--no-hec-time", env=env)
+    assert named.returncode == 0 and "event time from 'when'" in named.stdout
+    none = hecnb("send", str(path), "--url", emu.url, "--no-progress", "--time-column",
+                 "none", env=env)
+    assert none.returncode == 0 and "timestamp_column=None" in none.stdout
+    assert emu.wait_for(3)
+    got = sorted(emu.events, key=lambda e: e["event"]["timestamp"])
+    assert [e["event"]["timestamp"] for e in got[:2]] == [1693958400500000000,
+                                                          1704067200000000000]
+    assert "time" in got[0] and "time" not in got[1]  # --no-hec-time

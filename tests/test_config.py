@@ -203,3 +203,17 @@ def test_base_url_that_is_not_a_host_name_is_refused(base: str) -> None:
     assert cfg.ingest_url == "https://abc.ingest.us-1.crowdstrike.com/services/collector"
     cfg.ingest_base_url = "ingest.example.org:8443"
     assert cfg.ingest_url == "https://abc.ingest.example.org:8443/services/collector"
+
+
+@pytest.mark.parametrize("field", ["ingest_url", "ingest_url_key"])
+def test_a_query_on_the_url_is_refused_and_its_value_never_shown(field: str) -> None:
+    secret = "0123456789abcdefSECRET"
+    url = f"https://abc123.ingest.us-1.crowdstrike.com/services/collector?token={secret}"
+    with pytest.raises(ConfigError) as err:
+        IngestConfig("k" * 32, **{field: url})
+    text = str(err.value)
+    assert secret not in text and "'token'" in text and "Authorization header" in text
+    assert "api_key=" in text
+    with pytest.raises(ConfigError, match=r"query \('channel'\), which hecnb does not send"):
+        IngestConfig("k" * 32, ingest_url="https://abc123.ingest.us-1.crowdstrike.com"
+                                         "/services/collector?channel=42")

@@ -356,3 +356,48 @@ def test_content_ids_of_rows_holding_dicts_and_lists() -> None:
                        "b": [[1], [2], [1]], "c": [1.0, None, 1.0]})
     ids = hecnb.dask._with_event_ids(df, "id", "", "content")["id"].tolist()
     assert ids[0] == ids[2] != ids[1] and list(df.columns) == ["a", "b", "c"]
+
+
+def test_import_hecnb_registers_ddf_to_ngsiem_whichever_is_imported_first() -> None:
+    for code in ("import hecnb, sys; import dask.dataframe as dd",
+                 "import dask.dataframe as dd, sys; import hecnb"):
+        code += ("; print(hasattr(dd.DataFrame, 'to_ngsiem'), 'distributed' in sys.modules, "
+                 "'hecnb.dask' in sys.modules)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.split() == ["True", "False", "False"], code  # light: no distributed
+
+
+def test_the_readmes_call_destination_keywords_as_keywords(client: Client,
+                                                            emu: Emulator) -> None:
+    """``ddf.to_ngsiem(ingest_url=..., event_id=...)``: HEC keywords go to the destination,
+    the rest to the converter, as ``df.to_ngsiem`` takes them."""
+    ddf = frame(2_000, 2)
+    report = ddf.to_ngsiem(ingest_url=emu.url, event_id="hecnb_id", batch_max_events=100,
+                           host="kw", show_progress=False)
+    assert report.ok and report.delivered == 2_000 and report.requests >= 20
+    assert emu.wait_for(2_000) and {e["event"]["host"] for e in emu.events} == {"kw"}
+    assert report.time_column is None and "no time field found" in str(report)
+    # keywords change a settings dict, or an HEC's settings (its key stays here)
+    with HEC(api_key="not-the-workers-key-123", ingest_url="http://127.0.0.1:9/services/"
+             "collector", batch_max_bytes=4096) as hec:
+        again = send_dask(ddf, hec, ingest_url=emu.url, show_progress=False)
+    assert again.ok and again.requests > 20  # batch_max_bytes came from the HEC
+    with pytest.raises(ConfigError, match="never takes the API key"):
+        ddf.to_ngsiem(ingest_url=emu.url, api_key=KEY)
+    with pytest.raises(ConfigError, match=r"unknown keyword 'ingest_urll'\. Did you mean "
+                                          r"'ingest_url'"):
+        ddf.to_ngsiem(ingest_urll=emu.url)
+
+
+def test_each_rows_time_in_the_merged_report(client: Client, emu: Emulator) -> None:
+    df = pd.DataFrame({"uid": [f"t{i}" for i in range(400)],
+                       "ts": [1693958400.5 + i for i in range(399)] + [None]})
+    report = dd.from_pandas(df, npartitions=2, sort=False).to_ngsiem(
+        ingest_url=emu.url, show_progress=False)
+    assert report.ok and report.time_fields == {"ts": 399} and report.time_fallback == 1
+    assert "event time from 'ts'; 1 event without a readable time" in str(report)
+    assert emu.wait_for(400)
+    got = {e["event"]["uid"]: e for e in emu.events}
+    assert got["t3"]["event"]["timestamp"] == 1693958403500000000
+    assert got["t3"]["time"] == 1693958403.5

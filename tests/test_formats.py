@@ -314,9 +314,17 @@ def test_host_value_or_column_and_clashes() -> None:
         "fw-01", "fw-01"]
     named = pd.DataFrame({"host": ["a"], "x": [1]})
     assert orjson.loads(to_events(named)[0])["event"]["host"] == "a"
-    with pytest.raises(ConversionError) as err:
-        make_encoder("json", host="constant").encode_many(named)
-    assert err.value.column == "host"
+    # host= given wins over the column called host, and the notes say so once
+    enc = make_encoder("json", host="constant")
+    (line,) = [part for _, part, _ in enc.encode_many(pd.concat([named] * 1))]
+    assert orjson.loads(line)["event"] == {"host": "constant", "timestamp": orjson.loads(
+        line)["event"]["timestamp"], "timeunit": "nanoseconds", "x": 1}
+    assert enc.notes.warnings == ["host='constant' was given, so it replaced the frame's "
+                                  "'host' column as each event's host"]
+    records = make_encoder("yaml", host="computer")
+    got = [part for _, part, _ in records.encode_many([{"host": "a", "computer": "ws"}] * 2)]
+    assert all(yaml.safe_load(g)["host"] == "ws" for g in got)
+    assert len(records.notes.warnings) == 1 and "records' 'host' key" in records.notes.warnings[0]
     with pytest.raises(ConversionError):
         make_encoder("csv").encode_many(pd.DataFrame({"timeunit": ["s"]}))
 
@@ -627,4 +635,43 @@ def test_single_record_encoding_and_format_event_in_every_format() -> None:
     for fmt in FORMATS:
         hec_like = make_encoder(fmt)
         assert hec_like.envelope({"host": "h", "timestamp": 1, "m": "x"}) == {
-            "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds", "m": "x"}}
+            "time": 1e-9, "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds",
+                                    "m": "x"}}
+        assert make_encoder(fmt, hec_time=False).envelope({"host": "h", "timestamp": 1}) == {
+            "event": {"host": "h", "timestamp": 1, "timeunit": "nanoseconds"}}
+
+
+def test_csv_quotes_every_string_datetimes_too_on_both_paths() -> None:
+    """docs/formats.md: in csv, strings are always quoted; an ISO datetime is a string."""
+    when = pd.Timestamp("2024-01-02T03:04:05Z")
+    framed = encode(pd.DataFrame({"seen": [when], "n": [1]}), "csv", timestamp_column=None)[0]
+    listed = encode([{"seen": when.to_pydatetime(), "n": 1}], "csv", timestamp_column=None)[0]
+    for body in (framed, listed):
+        row = body.split(b"\r\n")[1]
+        assert b',"2024-01-02T03:04:05Z",1' in row, body
+        assert next(csv.reader([row.decode()]))[2] == "2024-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_bad_value_in_a_record_names_its_key_and_record(fmt: str) -> None:
+    records = [{"a": 1}, {"a": 2, "z": {"deep": 1 + 2j}}]
+    with pytest.raises(ConversionError) as err:
+        make_encoder(fmt).encode_many(records)
+    assert (err.value.column, err.value.row) == ("z", 1)
+    assert "record 1" in str(err.value) and "key 'z" in str(err.value)  # json: 'z.deep'
+    frame = pd.DataFrame({"a": [1, 2], "z": pd.Series([None, 1 + 2j], dtype=object)})
+    with pytest.raises(ConversionError) as err:
+        make_encoder(fmt).encode_many(frame)
+    assert (err.value.column, err.value.row) == ("z", 1)  # the frame says the same
+
+
+def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
+    """FalconPy's per-event path (no options): the event that fails is reported with its key,
+    the others are sent."""
+    with HEC(api_key=KEY, ingest_url=emu.url) as hec:
+        report = hec.send([{"a": 1}, {"a": 2, "bad": {"inner": object()}}, {"a": 3}])
+    assert report.delivered == 2 and [f.index for f in report.failed] == [1]
+    assert "key 'bad.inner'" in report.failed[0].reason
+    with pytest.raises(ConversionError) as err:
+        to_events([{"a": 1}, {"b": object()}])
+    assert (err.value.column, err.value.row) == ("b", 1)

@@ -218,8 +218,10 @@ def test_ingest_payload_objects(emu: Emulator) -> None:
     hec = hec_for(emu, ingest_timeunit="seconds")
     p = IngestPayload(host="h9", timestamp=123, custom={"k": "v"}, fields={"#f": 1}, extra=5)
     assert hec.send_event(p) == 200
-    assert emu.events[0] == {"event": {"host": "h9", "timestamp": 123, "timeunit": "seconds",
-                                       "k": "v", "extra": 5}, "fields": {"#f": 1}}
+    # FalconPy's envelope, plus HEC's top-level time (the one difference; hec_time=False)
+    assert emu.events[0] == {"time": 123, "event": {"host": "h9", "timestamp": 123,
+                                                    "timeunit": "seconds", "k": "v",
+                                                    "extra": 5}, "fields": {"#f": 1}}
     # raw: a JSON string without fields, spelled as FalconPy's json.dumps spells it
     assert p.to_json(raw=True) == json.dumps({"event": {"host": "h9", "timestamp": 123,
                                                         "timeunit": "seconds", "k": "v",
@@ -272,12 +274,18 @@ def test_bad_lines_are_reported_and_the_rest_sent(emu: Emulator, tmp_path: Path)
     path = tmp_path / "mixed.ndjson"
     path.write_bytes(b'{"a": 1}\nnot json\n{"a": 2}\n\xff\xfe\n[1, 2]\n{"a": 3}\n')
     hec = hec_for(emu)
-    assert hec.send_event_file(path) != 200
+    # FalconPy's contract: an HTTP status; not 200 (a line failed), not 0 (answers came):
+    # 400, the collector's answer to invalid data
+    assert hec.send_event_file(path) == 400 == hec.last_status
     rep = hec.last_report
     assert rep.delivered == 3 and rep.failed_count == 3 and rep.total == 6
     assert [f.index for f in rep.failed] == [1, 3, 4]
-    assert "not a JSON object" in rep.failed[0].reason
-    assert "UTF-8" in rep.failed[1].reason
+    assert rep.failed[0].reason.startswith("line 2: invalid JSON (")
+    assert "column 1" in rep.failed[0].reason
+    assert rep.failed[1].reason.startswith("line 4: not UTF-8 (byte 1)")
+    assert rep.failed[2].reason.startswith("line 5: JSON an array, not an object")
+    assert hec.last_message == rep.failed[0].reason
+    assert "line 2: invalid JSON" in str(rep) and "1 line 2" not in str(rep)
 
 
 def test_truncated_gzip_is_reported(emu: Emulator, tmp_path: Path) -> None:

@@ -483,7 +483,7 @@ def test_10_a_200_with_a_nonzero_hec_code_is_delivered_logged_and_reported(
     assert report.delivered == 20
     (message, n), = report.warnings.items()
     assert n == 4 and "HEC code 10" in message and "Data channel is missing" in message
-    assert "WARNING (4 requests): HTTP 200 with HEC code 10" in str(report)
+    assert "WARNING (4 times): HTTP 200 with HEC code 10" in str(report)
     assert "Warning" in report._repr_html_() and "code 10" in report._repr_html_()
     assert [r for r in caplog.records if r.levelno == logging.WARNING and "code 10" in
             r.getMessage()]

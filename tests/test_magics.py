@@ -156,7 +156,8 @@ def test_dry_run_sends_nothing_and_shows_the_body(shell: InteractiveShell,
                              "user,n\nalice,1\nbob,2\ncarol,3\n")
     text = shown(cap)
     assert configured.stats["requests"] == 0 and configured.events == []
-    assert "3 events would be sent in 1 requests" in text and configured.url in text
+    assert "3 events would be sent in 1 request to" in text and configured.url in text
+    assert "no time field found" in text  # where the events' time comes from
     assert '"host","timestamp","timeunit","user","n"' in text
     assert '"fw1"' in text and '"alice","1"' in text and '"bob","2"' in text
     assert "carol" not in text  # only preview_rows events are shown
@@ -431,3 +432,31 @@ def test_parse_cell_mistakes(fmt: str, body: str, expected: str) -> None:
     with pytest.raises(ConversionError) as err:
         parse_cell(body, fmt)
     assert expected in str(err.value)
+
+
+def test_the_magics_use_the_time_rule_and_its_options(shell: InteractiveShell,
+                                                      configured: Emulator) -> None:
+    shell.run_cell_magic("hec_send", "--no-progress",
+                         '{"ts": 1693958400.5, "n": 1}\n{"@timestamp": "2024-01-01T00:00:00Z",'
+                         ' "n": 2}')
+    report = shell.user_ns["_hec_report"]
+    assert report.time_fields == {"ts": 1, "@timestamp": 1}
+    shell.run_cell_magic("hec_send", "--no-progress --time-column none --no-hec-time",
+                         '{"ts": 1693958400.5, "n": 3}')
+    assert "timestamp_column=None" in str(shell.user_ns["_hec_report"])
+    shell.run_cell_magic("hec_send", "--no-progress -f csv --time-column when",
+                         "when,n\n2024-01-01T00:00:00Z,4\n")
+    assert configured.wait_for(4)
+    by_n = {int(e["event"]["n"]): e for e in configured.events}
+    assert by_n[1]["event"]["timestamp"] == 1693958400500000000 and by_n[1]["time"] == \
+        1693958400.5
+    assert by_n[2]["event"]["timestamp"] == 1704067200 * 10**9
+    assert "time" not in by_n[3] and by_n[3]["event"]["timestamp"] != 1693958400500000000
+    assert int(by_n[4]["event"]["timestamp"]) == 1704067200 * 10**9  # csv: text
+    with capture_output() as cap:
+        shell.run_cell_magic("hec_send", "--dry-run", '{"TimeCreated": "2020-10-18 07:50:06"}')
+    assert "Event time from 'TimeCreated'." in shown(cap)
+    # a client rebuilt by %hec_config keeps hec_time
+    _session.configure(api_key=KEY, ingest_url=configured.url, hec_time=False)
+    shell.run_line_magic("hec_config", "timeout=7")
+    assert _session.current().hec_time is False and _session.current().ingest_timeout == 7

@@ -27,8 +27,10 @@ EXPECTED: dict[str, list[str]] = {
         r"yaml: ([\d,]+) of \1 events delivered",
         r"xml: ([\d,]+) of \1 events delivered",
         r"csv: 5 of 5 events delivered",
-        r"zeek: 3 of 3 events delivered",
-        r"suricata: 2 of 2 events delivered",
+        r"zeek: 3 of 3 events delivered.*event time from 'ts'",
+        r"suricata: 2 of 2 events delivered.*event time from 'timestamp'",
+        r"zeek: event time from 'ts' \| suricata: event time from 'timestamp'",
+        r"# Event time from 'ts'\n\{\"time\":1793606401\.12,\"event\":\{\"host\":\"zeek-01\"",
         r"csv export: 5 of 5 events delivered",
         r"<\?xml version=\"1.0\" encoding=\"UTF-8\"\?>",
         r'"hunt"\r?\n"threat-intel"',
@@ -57,7 +59,10 @@ EXPECTED: dict[str, list[str]] = {
     "05_files_and_failures": [
         r"10,000 of 10,000 events delivered",
         r"'raw': 3",
-        r"2 of 3 events delivered .*1 FAILED: 1 line is not a JSON object",
+        r"10,000 of 10,000 events delivered .*event time from '@timestamp'",
+        r"2 of 3 events delivered .*1 FAILED: line 2: invalid JSON \(unexpected end of data at "
+        r"column 23\)",
+        r"send_event_file: 400 \| last_status: 400",
         r"0 of 1,000 events delivered .*1,000 FAILED: 1,000 HTTP 503",
         r"1,000 records in failed\.ndjson",
         r"collector: 1,000 distinct event ids, all 1,000 alerts",
@@ -65,7 +70,8 @@ EXPECTED: dict[str, list[str]] = {
     "06_dask": [
         r"2 workers: \['tcp://127\.0\.0\.1:\d+', 'tcp://127\.0\.0\.1:\d+'\]",
         r"8 partitions, columns: \['event_id'",
-        r"40,000 of 40,000 events delivered .*\[8 partitions on 2 workers\]",
+        r"40,000 of 40,000 events delivered .*event time from '@timestamp' \[8 partitions on 2 "
+        r"workers\]",
         r"collector: 40,000 distinct event ids, each once",
         r"re-run partitions: \[\] \| possible duplicates: 0",
         r"after sending twice: 40,000 distinct hecnb_id values, each seen \[2\] times",

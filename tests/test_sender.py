@@ -300,6 +300,8 @@ def test_inlined_list_encoding_equals_the_per_event_rules(raw: bool) -> None:
         event = obj.get("event") if isinstance(obj, dict) else None
         if isinstance(event, dict) and event.get("timestamp", 0) > 10**9:
             event["timestamp"] = "now"
+            if "time" in obj:
+                obj["time"] = "now"
         return obj
 
     assert [norm(b) for b in enc.encode_list(cases)] == [norm(enc.encode(e)) for e in cases]
