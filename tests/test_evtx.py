@@ -137,8 +137,9 @@ def test_every_record_arrives_with_its_id_and_time(name: str, hec: HEC,
     count, ids = FILES[name]
     reader = hecnb.iter_evtx(path, errors="ignore")
     frame = reader.read()
-    report = hec.send(frame, timestamp_column="TimeCreated", show_progress=False)
+    report = hec.send(frame, show_progress=False)  # no time option: the rule finds it
     assert report.ok and report.delivered == count, report
+    assert report.time_column == "TimeCreated" and report.time_fallback == 0
     assert collector.wait_for(count)
     events = [e["event"] for e in collector.events]
     assert len(events) == count
