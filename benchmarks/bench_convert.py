@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from hecnb._formats import make_encoder
+from hecnb._encode.formats import make_encoder
 
 FORMATS = ("json", "yaml", "xml", "csv")
 

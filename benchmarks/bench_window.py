@@ -21,7 +21,8 @@ import time
 from _common import KEY, start_emulator
 from scenarios import events
 
-from hecnb import HEC, _window
+from hecnb import HEC
+from hecnb._send import window as _window
 
 
 def send(url: str, data: list[dict], pinned: int | None) -> tuple[float, int]:

@@ -7,8 +7,7 @@ __version__ = "0.1.0"
 
 from typing import Any as _Any
 
-from ._config import IngestConfig, IngestFormat, TimeUnit
-from ._demo import auth_events as demo_events
+from ._encode.envelope import IngestPayload
 from ._errors import (
     ConfigError,
     ConversionError,
@@ -24,9 +23,10 @@ from ._errors import (
 )
 from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector, SessionManager
 from ._lazy import when_imported as _when_imported
-from ._payload import IngestPayload
-from ._report import BatchResult, FailedEvent, SendReport
+from ._report.report import BatchResult, FailedEvent, SendReport
 from ._session import configure
+from ._settings.config import IngestConfig, IngestFormat, TimeUnit
+from ._source.demo import auth_events as demo_events
 
 
 def load_ipython_extension(ipython: _Any) -> None:
@@ -46,17 +46,17 @@ def unload_ipython_extension(ipython: _Any) -> None:
 #: Names imported on first use, so that ``import hecnb`` needs neither pandas nor ipywidgets.
 _LAZY = {
     "ConfigPanel": "widgets",
-    "HECHandler": "_handler",
-    "demo_evtx": "_evtxwrite",
-    "encode": "_formats",
-    "iter_evtx": "_evtx",
-    "to_events": "_formats",
-    "read_apache": "_readers",
-    "read_csv": "_readers",
-    "read_evtx": "_evtx",
-    "read_ndjson": "_readers",
-    "read_syslog": "_readers",
-    "read_zeek": "_readers",
+    "HECHandler": "handler",
+    "demo_evtx": "_source.evtxwrite",
+    "encode": "_encode.formats",
+    "iter_evtx": "_source.evtx",
+    "to_events": "_encode.formats",
+    "read_apache": "_source.readers",
+    "read_csv": "_source.readers",
+    "read_evtx": "_source.evtx",
+    "read_ndjson": "_source.readers",
+    "read_syslog": "_source.readers",
+    "read_zeek": "_source.readers",
 }
 
 

@@ -16,7 +16,13 @@ import httpx
 
 from . import __version__
 from ._compress import GZIP_ERRORS, gzip_reader
-from ._config import (
+from ._encode.envelope import IngestPayload, JsonEventEncoder
+from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
+from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
+from ._report.report import FailedEvent, SendReport
+from ._send.engine import NOT_SENT, STOPPED, Engine, describe_status
+from ._send.retry import RetryPolicy, is_delivered
+from ._settings.config import (
     CONTENT_TYPES,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_RETRY_MAX_ELAPSED,
@@ -30,14 +36,8 @@ from ._config import (
     mask_secret,
     normalize_format,
 )
-from ._deadletter import ReplayEncoder, fill_payloads, read_dead_letter
-from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
-from ._payload import IngestPayload, JsonEventEncoder
-from ._report import FailedEvent, SendReport
-from ._retry import RetryPolicy, is_delivered
-from ._secret import SecretHeaders as _Headers
-from ._secret import _mask_auth
-from ._sender import NOT_SENT, STOPPED, Engine, describe_status
+from ._settings.secret import SecretHeaders as _Headers
+from ._settings.secret import _mask_auth
 
 __all__ = ["CLIENT_KEYWORDS", "HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector",
            "LogFacility", "SessionManager", "check_send_keywords", "client_keywords",
@@ -400,7 +400,7 @@ class HEC:
         options.setdefault("hec_time", self.hec_time)
         if fmt == "json" and not bulk and _plain(options):  # FalconPy's path; no pandas
             return JsonEventEncoder(timeunit=timeunit, raw=raw, **options)
-        from ._formats import make_encoder
+        from ._encode.formats import make_encoder
 
         return make_encoder(fmt, raw=raw, timeunit=timeunit, **options)
 
@@ -1092,7 +1092,7 @@ def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 def check_send_keywords(options: dict[str, Any], more: Sequence[str] = ()) -> None:
     """A keyword that is neither a send option nor an HEC keyword (nor one of ``more``) is a
     ConfigError that suggests the nearest of them all (checked before anything else)."""
-    from ._frames import OPTION_NAMES
+    from ._encode.frames import OPTION_NAMES
 
     known = [*OPTION_NAMES, *sorted(CLIENT_KEYWORDS - {"transport"}), *more]
     for name in options:
@@ -1140,7 +1140,7 @@ def client_keywords(base: HEC | None, changes: dict[str, Any]) -> dict[str, Any]
 def _plain(options: dict[str, Any]) -> bool:
     """True for send options FalconPy's per-event json path handles (the time rule,
     ``timestamp_column=None``, ``hec_time``, ``timeunit``)."""
-    from ._eventtime import AUTO, check_choice
+    from ._encode.eventtime import AUTO, check_choice
 
     return set(options) <= _PLAIN_SEND_OPTIONS and check_choice(
         options.get("timestamp_column", AUTO)) in (AUTO, None)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ._hec import HEC, check_send_keywords, client_keywords, split_keywords
-from ._report import SendReport
+from ._report.report import SendReport
 from ._session import current, get_default
 
 __all__ = ["NgsiemAccessor", "Preview"]
@@ -104,7 +104,7 @@ class NgsiemAccessor:
         options.setdefault("timeunit", unit)
         options.setdefault("hec_time", hec_time)
         # here, not at import: pandas' own import may still be running
-        from ._formats import encode_noted, frame_time_notes
+        from ._encode.formats import encode_noted, frame_time_notes
 
         bodies, head = encode_noted(self._obj.head(max(0, int(n))), fmt, raw=raw, **options)
         text = "".join(body.decode("utf-8") for body in bodies)
@@ -120,7 +120,7 @@ class NgsiemAccessor:
         fmt, raw, unit, hec_time = self._defaults(hec, ingest_format, raw_ingest)
         options.setdefault("timeunit", unit)
         options.setdefault("hec_time", hec_time)
-        from ._formats import to_events
+        from ._encode.formats import to_events
 
         return to_events(self._obj, fmt, raw=raw, **options)
 

@@ -280,7 +280,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
 
 
 def _cmd_resend(args: argparse.Namespace) -> int:
-    from ._deadletter import read_dead_letter
+    from ._report.deadletter import read_dead_letter
 
     records = read_dead_letter(args.file)  # read first: --dead-letter may name the same file
     with _client(args) as hec:
@@ -390,8 +390,8 @@ def _cmd_emulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ._demo import auth_events
     from ._hec import HEC
+    from ._source.demo import auth_events
     from .emulator import Emulator
 
     if args.events < 1:

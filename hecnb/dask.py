@@ -50,15 +50,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("hecnb.dask needs Dask (dataframe and distributed): "
                       "pip install 'hecnb[dask]'") from exc
 
-from ._config import CONTENT_TYPES, normalize_format
 from ._dask_accessor import DaskNgsiemAccessor
-from ._deadletter import ReplayEncoder
+from ._encode.formats import encode, to_events
 from ._errors import ConfigError, ConversionError
-from ._formats import encode, to_events
 from ._hec import HEC, check_send_keywords, split_keywords
-from ._report import BatchResult, FailedEvent, SendReport
-from ._sender import _interactive
+from ._report.deadletter import ReplayEncoder
+from ._report.report import BatchResult, FailedEvent, SendReport
+from ._send.engine import _interactive
 from ._session import current
+from ._settings.config import CONTENT_TYPES, normalize_format
 
 __all__ = [
     "DaskNgsiemAccessor",

@@ -1,7 +1,7 @@
 """IPython magics: ``%%hec_send`` / ``%hec_send VAR`` and ``%hec_config``.
 
 Load them with ``%load_ext hecnb``. They are a thin layer over the core: the cell body is
-parsed by :func:`hecnb._cellparse.parse_cell`, events are sent by the session default client
+parsed by :func:`hecnb._source.cells.parse_cell`, events are sent by the session default client
 (``hecnb.configure``, the config panel, ``%hec_config`` or the ``NGSIEM_*`` variables) with
 ``HEC.send``, and the :class:`~hecnb.SendReport` is shown and kept in ``_hec_report``.
 
@@ -43,12 +43,12 @@ from traitlets import Bool, Int, TraitError, Unicode, validate
 from traitlets.config.configurable import Configurable
 
 from . import _session
-from ._cellparse import CELL_FORMATS, parse_cell
-from ._config import REGIONS, normalize_format, normalize_region, normalize_timeunit
+from ._encode.formats import encode, encode_noted
 from ._errors import ConfigError, HecError
-from ._formats import encode, encode_noted
 from ._hec import HEC
-from ._profiles import SECRET_FIELDS, load_profile
+from ._settings.config import REGIONS, normalize_format, normalize_region, normalize_timeunit
+from ._settings.profiles import SECRET_FIELDS, load_profile
+from ._source.cells import CELL_FORMATS, parse_cell
 from .emulator import Emulator
 
 __all__ = [

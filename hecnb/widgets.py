@@ -1,7 +1,8 @@
 """``ConfigPanel``: configure the session's HEC client from a notebook, without leaking the key.
 
-The panel is a thin view over :class:`hecnb._profiles.ConnectionSettings` (the model): every
-control writes into the model, every button calls an ordinary method you can call from code
+The panel is a thin view over :class:`~hecnb._settings.profiles.ConnectionSettings` (the
+model): every control writes into the model, every button calls an ordinary method you can call
+from code
 (:meth:`ConfigPanel.test_connection`, :meth:`~ConfigPanel.apply`,
 :meth:`~ConfigPanel.save_profile`, :meth:`~ConfigPanel.load_profile`,
 :meth:`~ConfigPanel.start_emulator`, :meth:`~ConfigPanel.stop_emulator`).
@@ -9,7 +10,7 @@ control writes into the model, every button calls an ordinary method you can cal
 The API key is typed into a password field. The moment its value reaches the kernel it is moved
 into the model and the field is cleared, so the key is not in the widget state that Jupyter
 saves with the notebook; the panel shows only ``key set (****abcd)``. Profiles never hold it
-(see :mod:`hecnb._profiles`).
+(see :mod:`hecnb._settings.profiles`).
 
 >>> from hecnb.widgets import ConfigPanel
 >>> panel = ConfigPanel()       # doctest: +SKIP
@@ -28,10 +29,10 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from . import _session
-from ._config import CONTENT_TYPES, REGIONS, mask_secret
 from ._errors import ConfigError, HecError
 from ._hec import HEC, ConnectionCheck
-from ._profiles import (
+from ._settings.config import CONTENT_TYPES, REGIONS, mask_secret
+from ._settings.profiles import (
     ConnectionSettings,
     keyring_available,
     list_profiles,

@@ -13,7 +13,8 @@ import pytest
 from conftest import KEY
 
 import hecnb
-from hecnb import HEC, ConfigError, SendReport, _sender, _session
+from hecnb import HEC, ConfigError, SendReport, _session
+from hecnb._send import engine as _sender
 from hecnb.emulator import Emulator
 
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from hecnb._batching import Batcher
-from hecnb._retry import RetryPolicy, is_transient, parse_retry_after
+from hecnb._send.batching import Batcher
+from hecnb._send.retry import RetryPolicy, is_transient, parse_retry_after
 
 
 def _fill(b: Batcher, parts: list[bytes]) -> list:

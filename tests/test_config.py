@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hecnb import ConfigError, IngestConfig
-from hecnb._config import REGIONS, mask_secret, normalize_region
+from hecnb._settings.config import REGIONS, mask_secret, normalize_region
 
 KEY = "0123456789abcdef0123456789abcdef"
 

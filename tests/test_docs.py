@@ -177,8 +177,8 @@ def test_a_failing_example_fails_the_test(workdir: Path, emu: Emulator) -> None:
 
 
 def test_chunk_sizes_in_the_docs_are_the_codes() -> None:
-    from hecnb._frames import CHUNK_ROWS
-    from hecnb._sender import CHUNK
+    from hecnb._encode.frames import CHUNK_ROWS
+    from hecnb._send.engine import CHUNK
 
     delivery = (ROOT / "docs" / "delivery.md").read_text()
     formats = (ROOT / "docs" / "formats.md").read_text()
@@ -190,7 +190,7 @@ def test_chunk_sizes_in_the_docs_are_the_codes() -> None:
 
 
 def test_the_lenient_spellings_are_in_the_keyword_tables() -> None:
-    from hecnb._config import _FORMAT_ALIASES, _TIMEUNIT_ALIASES
+    from hecnb._settings.config import _FORMAT_ALIASES, _TIMEUNIT_ALIASES
 
     for doc in (ROOT / "README.md", ROOT / "docs" / "configuration.md"):
         rows = {line.split("|")[1].strip(" `"): line for line in doc.read_text().splitlines()
@@ -203,7 +203,7 @@ def test_the_lenient_spellings_are_in_the_keyword_tables() -> None:
 
 
 def test_the_event_time_names_in_the_docs_are_the_rules() -> None:
-    from hecnb._eventtime import NAMES
+    from hecnb._encode.eventtime import NAMES
 
     text = (ROOT / "docs" / "formats.md").read_text()
     table = re.findall(r"^\s*\| (\d+) \| `([^`]+)` \|", text, re.M)

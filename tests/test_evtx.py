@@ -21,8 +21,8 @@ from test_shared_data import data
 
 import hecnb
 from hecnb import HEC, EventFileError, HecDataWarning
-from hecnb._evtx import CHUNK, FILE_HEADER, SYSTEM_COLUMNS, flatten_record
-from hecnb._evtxwrite import Typed, write_evtx
+from hecnb._source.evtx import CHUNK, FILE_HEADER, SYSTEM_COLUMNS, flatten_record
+from hecnb._source.evtxwrite import Typed, write_evtx
 from hecnb.emulator import Emulator
 
 try:
@@ -361,7 +361,7 @@ def test_iter_evtx_yields_bounded_frames_that_add_up(good: tuple[bytes, Path]) -
     assert [len(f) for f in frames] == [100, 100, 100, 58]
     assert [f.index[0] for f in frames] == [0, 100, 200, 300]  # positions in the file
     assert len({tuple(f.columns) for f in frames}) > 1  # event types differ between pieces
-    from hecnb._evtx import _concat
+    from hecnb._source.evtx import _concat
 
     joined = _concat(frames)
     pd.testing.assert_frame_equal(joined, whole)  # same columns, order and dtypes

@@ -1,5 +1,5 @@
 """%%hec_send, %hec_send VAR and %hec_config in a headless IPython shell, against the emulator;
-and the cell-body parser (hecnb._cellparse) as a plain function."""
+and the cell-body parser (hecnb._source.cells) as a plain function."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
 from hecnb import ConversionError, SendReport, _session
-from hecnb._cellparse import parse_cell
-from hecnb._profiles import ConnectionSettings, save_profile
+from hecnb._settings.profiles import ConnectionSettings, save_profile
+from hecnb._source.cells import parse_cell
 from hecnb.emulator import Emulator
 from hecnb.magics import HecMagics, parse_assignments
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import KEY
 
 from hecnb import HEC, ConfigError
-from hecnb._profiles import (
+from hecnb._settings.profiles import (
     KEYRING_SERVICE,
     ConnectionSettings,
     config_dir,

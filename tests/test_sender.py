@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hecnb import HEC, ConversionError
-from hecnb._config import MAX_EVENT_BYTES
+from hecnb._settings.config import MAX_EVENT_BYTES
 
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -284,7 +284,7 @@ def test_two_instances_share_nothing() -> None:
 @pytest.mark.parametrize("raw", [False, True])
 def test_inlined_list_encoding_equals_the_per_event_rules(raw: bool) -> None:
     """encode_list inlines the common envelopes for speed: it must not drift from encode."""
-    from hecnb._payload import JsonEventEncoder
+    from hecnb._encode.envelope import JsonEventEncoder
 
     enc = JsonEventEncoder(timeunit="milliseconds", raw=raw)
     cases = [

@@ -21,7 +21,7 @@ from conftest import KEY
 
 from hecnb import HEC
 from hecnb import _compress as compress
-from hecnb._window import Window
+from hecnb._send.window import Window
 from hecnb.emulator import Emulator, Faults
 
 

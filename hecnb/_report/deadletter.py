@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ._errors import ConversionError, EventFileError
-from ._payload import dumps
-from ._sender import NOT_SENT, STOPPED
+from .._encode.envelope import dumps
+from .._errors import ConversionError, EventFileError
+from .._send.engine import NOT_SENT, STOPPED
 
 if TYPE_CHECKING:
-    from ._report import SendReport
+    from .report import SendReport
 
 __all__ = ["MARK", "ReplayEncoder", "fill_payloads", "read_dead_letter", "write_dead_letter"]
 

@@ -107,7 +107,7 @@ class SendReport:
         """One sentence: where the events' time came from ("" when no rule applied)."""
         if self.time_rule is None:
             return ""
-        from ._eventtime import describe
+        from .._encode.eventtime import describe
 
         return describe(self.time_fields, self.time_fallback, self.time_rule, self.total)
 
@@ -179,7 +179,7 @@ class SendReport:
         Each record keeps the original event, the exact bytes that were (or would have been)
         sent, and why it failed, so that ``HEC.resend(path)`` sends exactly those again.
         """
-        from ._deadletter import write_dead_letter
+        from .deadletter import write_dead_letter
 
         return write_dead_letter(self, path)
 

@@ -35,7 +35,7 @@ from xml.etree import ElementTree
 
 import yaml
 
-from ._errors import ConversionError
+from .._errors import ConversionError
 
 __all__ = ["CELL_FORMATS", "parse_cell"]
 

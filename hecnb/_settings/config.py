@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from ._errors import ConfigError
-from ._secret import WITHHELD, KeyAuth, Secret, SecretHeaders, key_problem, mask_secret
+from .._errors import ConfigError
+from .secret import WITHHELD, KeyAuth, Secret, SecretHeaders, key_problem, mask_secret
 
 __all__ = [
     "CONTENT_TYPES",
@@ -366,7 +366,7 @@ class IngestConfig:
     def ingest_key(self) -> str | None:
         """The API key (shown once by the console). Never printed by hecnb.
 
-        Kept as a :class:`~hecnb._secret.Secret`, so ``vars()``, ``repr`` and ``pickle`` of
+        Kept as a :class:`~hecnb._settings.secret.Secret`, so ``vars()``, ``repr`` and ``pickle`` of
         the configuration never show it; reading this property gives the real key.
         """
         return self._ingest_key.reveal() if self._ingest_key else None

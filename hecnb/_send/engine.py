@@ -36,21 +36,21 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from ._aio import LoopThread, ThreadedTransport
-from ._batching import Batch, Batcher
-from ._compress import gzip_compress
-from ._config import (
+from .._compress import gzip_compress
+from .._errors import ConversionError
+from .._report.report import BatchResult, FailedEvent, SendReport
+from .._settings.config import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_RETRY_MAX_ELAPSED,
     MAX_EVENT_BYTES,
     IngestConfig,
 )
-from ._errors import ConversionError
-from ._report import BatchResult, FailedEvent, SendReport
-from ._retry import RetryPolicy, is_delivered, is_permanent, is_transient, parse_retry_after
-from ._secret import MAX_ANSWER_BYTES, KeyAuth, Secret, guard_logs, untrusted
-from ._throttle import Throttle, is_throttled
-from ._window import Window
+from .._settings.secret import MAX_ANSWER_BYTES, KeyAuth, Secret, guard_logs, untrusted
+from .aio import LoopThread, ThreadedTransport
+from .batching import Batch, Batcher
+from .retry import RetryPolicy, is_delivered, is_permanent, is_transient, parse_retry_after
+from .throttle import Throttle, is_throttled
+from .window import Window
 
 __all__ = ["Answer", "Encoder", "Engine", "Outcome", "describe_status",
            "describe_transport_error"]
@@ -99,7 +99,7 @@ def describe_status(status: int, hec_code: int | None, text: str,
                     location: str | None = None) -> str:
     """A stable, readable reason for an HTTP error answer (used to group failures).
 
-    ``text`` and ``location`` must already have passed :func:`~hecnb._secret.untrusted`.
+    ``text`` and ``location`` must already have passed :func:`~hecnb._settings.secret.untrusted`.
     """
     if 300 <= status < 400:
         where = f" to {location}" if location else ""
@@ -190,7 +190,7 @@ def describe_timeout(host: str, timeout: float, phase: str) -> str:
 class Answer:
     """One attempt of a request: the answer (read bounded, parsed, cleaned) or why none came.
 
-    Every text in it has passed :func:`~hecnb._secret.untrusted`.
+    Every text in it has passed :func:`~hecnb._settings.secret.untrusted`.
     """
 
     status: int | None
@@ -1186,7 +1186,7 @@ def _maybe_received(exc: httpx.TransportError) -> bool:
 
 def _precheck(events: Sequence[Any]) -> None:
     """Fail fast, before anything is sent, on an item that can never be an event."""
-    from ._payload import IngestPayload
+    from .._encode.envelope import IngestPayload
 
     ok = (dict, str, bytes, bytearray, IngestPayload)
     bad = {t for t in set(map(type, events))  # one look per type, not per event

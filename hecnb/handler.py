@@ -43,13 +43,13 @@ from typing import Any
 
 import orjson
 
-from ._config import TIMEUNITS, mask_secret
+from ._encode.envelope import dumps
 from ._errors import ConfigError
 from ._hec import _KEYWORDS as _HEC_KEYWORDS
 from ._hec import HEC
-from ._payload import dumps
-from ._report import SendReport
-from ._retry import is_transient
+from ._report.report import SendReport
+from ._send.retry import is_transient
+from ._settings.config import TIMEUNITS, mask_secret
 
 __all__ = ["HECHandler"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._config import mask_secret, normalize_format, normalize_region
-from ._errors import ConfigError
+from .._errors import ConfigError
+from .config import mask_secret, normalize_format, normalize_region
 
 __all__ = [
     "KEYRING_SERVICE",

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from ._errors import ConfigError, EventFileError, HecDataWarning
+from .._errors import ConfigError, EventFileError, HecDataWarning
 
 __all__ = ["SYSTEM_COLUMNS", "EvtxProblem", "EvtxReader", "iter_evtx", "read_evtx"]
 

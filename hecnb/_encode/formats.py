@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ._batching import Batcher
-from ._config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
-from ._errors import ConfigError, ConversionError
-from ._eventtime import TimeNotes
-from ._frames import (
+from .._errors import ConfigError, ConversionError
+from .._send.batching import Batcher
+from .._settings.config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
+from .envelope import JsonEventEncoder
+from .eventtime import TimeNotes
+from .frames import (
     CHUNK_ROWS,
     DIALECTS,
     CsvDialect,
@@ -36,7 +37,6 @@ from ._frames import (
     parse_options,
     records_of,
 )
-from ._payload import JsonEventEncoder
 
 __all__ = ["ENCODERS", "Encoder", "encode", "encode_noted", "frame_time_notes", "make_encoder",
            "to_events"]

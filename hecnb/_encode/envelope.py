@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
-from . import _eventtime as evtime
-from ._config import TIMEUNITS, normalize_timeunit
-from ._errors import ConfigError, ConversionError
+from .._errors import ConfigError, ConversionError
+from .._settings.config import TIMEUNITS, normalize_timeunit
+from . import eventtime as evtime
 
 __all__ = ["ENVELOPE_KEYS", "IngestPayload", "JsonEventEncoder", "dumps", "hec_seconds",
            "is_envelope", "now_in"]
@@ -227,8 +227,8 @@ class IngestPayload:
         with ``ingest_format="xml"`` (``#env`` -> ``_x0023_env``), lists and dicts become child
         elements. FalconPy closes ``<fields>`` with ``</field>`` and keeps only the last field.
         """
-        from ._frames import _xml_element as element
-        from ._frames import native, xml_name
+        from .frames import _xml_element as element
+        from .frames import native, xml_name
 
         def members(values: dict[str, Any]) -> str:
             try:

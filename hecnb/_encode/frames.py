@@ -34,10 +34,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import _eventtime as evtime
-from ._config import TIMEUNITS, normalize_timeunit
-from ._errors import ConfigError, ConversionError
-from ._payload import hec_seconds
+from .._errors import ConfigError, ConversionError
+from .._settings.config import TIMEUNITS, normalize_timeunit
+from . import eventtime as evtime
+from .envelope import hec_seconds
 
 __all__ = [
     "CHUNK_ROWS",
