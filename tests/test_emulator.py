@@ -14,8 +14,7 @@ import httpx
 import orjson
 import pytest
 
-from hecnb import emulator as emulator_module
-from hecnb.emulator import Emulator, Faults, serve
+from hecnb.emulator import Emulator, Faults, decode, faults, serve, server
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -378,7 +377,7 @@ def test_xml_one_event_a_line_is_counted_checked_and_read_back(
     inner = b"<event>x</event>" if nested else b"<kind>x</kind>"
     rows = [b'<event a="1"><n>%d</n>%s</event>' % (i, inner) for i in range(3)]
     body = b'<?xml version="1.0"?>\n<events>\n' + b"\n".join(rows) + b"\n</events>\n"
-    assert emulator_module._parse_event_xml(body).kind == ("xml" if nested else "xmlbody")
+    assert decode._parse_event_xml(body).kind == ("xml" if nested else "xmlbody")
     assert post(client, emu.url, body, **{"Content-Type": "text/xml"})[0] == 200
     assert emu.stats["events"] == 3
     key = "event" if nested else "kind"
@@ -713,7 +712,7 @@ def test_serve_prints_the_url_and_stops_on_ctrl_c(
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(emulator_module, "_pause", interrupt)
+    monkeypatch.setattr(server, "_pause", interrupt)
     serve(port=0)
     out = capsys.readouterr().out
     assert "http://127.0.0.1:" in out and "/services/collector" in out
@@ -735,7 +734,7 @@ class _Clock:
 
 def test_rate_limit_bucket_admits_into_debt_then_refuses_until_repaid() -> None:
     clock = _Clock()
-    quota = emulator_module._Quota(Faults(rate_limit=100, rate_burst=1), clock)
+    quota = faults._Quota(Faults(rate_limit=100, rate_burst=1), clock)
     assert quota.admit(60, 0) is None  # 100 tokens -> 40
     assert quota.admit(60, 0) is None  # 40 -> -20: a non-empty bucket admits, into debt
     assert quota.admit(1, 0) == pytest.approx(0.2)  # the debt of 20 takes 0.2 s to repay
@@ -749,15 +748,15 @@ def test_rate_limit_bucket_admits_into_debt_then_refuses_until_repaid() -> None:
 
 def test_rate_limit_in_bytes_and_events_both_apply() -> None:
     clock = _Clock()
-    quota = emulator_module._Quota(Faults(rate_limit=1000, rate_limit_bytes=500), clock)
+    quota = faults._Quota(Faults(rate_limit=1000, rate_limit_bytes=500), clock)
     assert quota.admit(1, 600) is None  # bytes: 500 -> -100
     assert quota.admit(1, 1) == pytest.approx(0.2)  # refused by bytes, events have room
-    assert not emulator_module._Quota(Faults(), clock).active
+    assert not faults._Quota(Faults(), clock).active
 
 
 def test_link_paces_bytes_as_one_shared_uplink() -> None:
     clock = _Clock()
-    link = emulator_module._Link(1000.0, clock)
+    link = faults._Link(1000.0, clock)
     assert link.reserve(500) == pytest.approx(0.5)
     assert link.reserve(500) == pytest.approx(1.0)  # a second connection queues behind
     clock.now += 5
@@ -785,13 +784,13 @@ def test_bandwidth_paces_every_body_and_still_receives_it_whole(
     emu: Emulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reserved: list[int] = []
-    real = emulator_module._Link.reserve
+    real = faults._Link.reserve
 
     def spy(self: Any, size: int) -> float:
         reserved.append(size)
         return real(self, size) * 0  # count what is paced, without making the test wait
 
-    monkeypatch.setattr(emulator_module._Link, "reserve", spy)
+    monkeypatch.setattr(faults._Link, "reserve", spy)
     emu.faults = Faults(bandwidth=12.5e6)
     body = lines(*({"event": {"n": i, "pad": "x" * 500}} for i in range(1000)))
     assert post(client, emu.url, body)[0] == 200
