@@ -25,7 +25,8 @@ from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector, Sess
 from ._lazy import when_imported as _when_imported
 from ._report.report import BatchResult, FailedEvent, SendReport
 from ._session import configure
-from ._settings.config import IngestConfig, IngestFormat, TimeUnit
+from ._settings.config import IngestConfig
+from ._settings.names import IngestFormat, TimeUnit
 from ._source.demo import auth_events as demo_events
 
 

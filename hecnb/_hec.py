@@ -22,18 +22,17 @@ from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._report.report import FailedEvent, SendReport
 from ._send.engine import NOT_SENT, STOPPED, Engine, describe_status
 from ._send.retry import RetryPolicy, is_delivered
-from ._settings.config import (
+from ._settings.config import IngestConfig, mask_secret
+from ._settings.names import (
     CONTENT_TYPES,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_RETRY_MAX_ELAPSED,
     MAX_EVENT_BYTES,
     MAX_IN_FLIGHT,
     MAX_THREADS,
-    IngestConfig,
     IngestFormat,
     TimeUnit,
     default_thread_count,
-    mask_secret,
     normalize_format,
 )
 from ._settings.secret import SecretHeaders as _Headers

@@ -58,7 +58,7 @@ from ._report.deadletter import ReplayEncoder
 from ._report.report import BatchResult, FailedEvent, SendReport
 from ._send.engine import _interactive
 from ._session import current
-from ._settings.config import CONTENT_TYPES, normalize_format
+from ._settings.names import CONTENT_TYPES, normalize_format
 
 __all__ = [
     "DaskNgsiemAccessor",

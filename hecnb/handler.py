@@ -49,7 +49,8 @@ from ._hec import _KEYWORDS as _HEC_KEYWORDS
 from ._hec import HEC
 from ._report.report import SendReport
 from ._send.retry import is_transient
-from ._settings.config import TIMEUNITS, mask_secret
+from ._settings.config import mask_secret
+from ._settings.names import TIMEUNITS
 
 __all__ = ["HECHandler"]
 

@@ -46,7 +46,7 @@ from . import _session
 from ._encode.formats import encode, encode_noted
 from ._errors import ConfigError, HecError
 from ._hec import HEC
-from ._settings.config import REGIONS, normalize_format, normalize_region, normalize_timeunit
+from ._settings.names import REGIONS, normalize_format, normalize_region, normalize_timeunit
 from ._settings.profiles import SECRET_FIELDS, load_profile
 from ._source.cells import CELL_FORMATS, parse_cell
 from .emulator import Emulator

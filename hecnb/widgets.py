@@ -31,7 +31,8 @@ from traitlets import Unicode
 from . import _session
 from ._errors import ConfigError, HecError
 from ._hec import HEC, ConnectionCheck
-from ._settings.config import CONTENT_TYPES, REGIONS, mask_secret
+from ._settings.config import mask_secret
+from ._settings.names import CONTENT_TYPES, REGIONS
 from ._settings.profiles import (
     ConnectionSettings,
     keyring_available,

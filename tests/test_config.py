@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hecnb import ConfigError, IngestConfig
-from hecnb._settings.config import REGIONS, mask_secret, normalize_region
+from hecnb._settings.config import mask_secret
+from hecnb._settings.names import REGIONS, normalize_region
 
 KEY = "0123456789abcdef0123456789abcdef"
 

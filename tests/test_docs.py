@@ -190,7 +190,7 @@ def test_chunk_sizes_in_the_docs_are_the_codes() -> None:
 
 
 def test_the_lenient_spellings_are_in_the_keyword_tables() -> None:
-    from hecnb._settings.config import _FORMAT_ALIASES, _TIMEUNIT_ALIASES
+    from hecnb._settings.names import _FORMAT_ALIASES, _TIMEUNIT_ALIASES
 
     for doc in (ROOT / "README.md", ROOT / "docs" / "configuration.md"):
         rows = {line.split("|")[1].strip(" `"): line for line in doc.read_text().splitlines()

@@ -30,7 +30,7 @@ from hecnb import HEC, ConfigError, ConversionError, encode, to_events
 from hecnb._encode.envelope import IngestPayload, JsonEventEncoder
 from hecnb._encode.formats import ENCODERS, make_encoder
 from hecnb._encode.frames import xml_name, xml_unname
-from hecnb._settings.config import CONTENT_TYPES
+from hecnb._settings.names import CONTENT_TYPES
 from hecnb.emulator import Emulator
 
 FORMATS = ("json", "yaml", "xml", "csv")

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hecnb import HEC, ConversionError
-from hecnb._settings.config import MAX_EVENT_BYTES
+from hecnb._settings.names import MAX_EVENT_BYTES
 
 KEY = "0123456789abcdef0123456789abcdef"
 

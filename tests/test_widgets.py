@@ -20,7 +20,7 @@ from ipywidgets.widgets.widget import Widget
 from traitlets.config import Config
 
 from hecnb import HEC, ConfigError, _session
-from hecnb._settings.config import REGIONS
+from hecnb._settings.names import REGIONS
 from hecnb.emulator import Emulator
 from hecnb.widgets import ConfigPanel, _walk
 

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from .._errors import ConfigError, ConversionError
-from .._settings.config import TIMEUNITS, normalize_timeunit
+from .._settings.names import TIMEUNITS, normalize_timeunit
 from . import eventtime as evtime
 
 __all__ = ["ENVELOPE_KEYS", "IngestPayload", "JsonEventEncoder", "dumps", "hec_seconds",

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._errors import ConfigError, ConversionError
 from .._send.batching import Batcher
-from .._settings.config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
+from .._settings.names import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
 from .envelope import JsonEventEncoder
 from .eventtime import TimeNotes
 from .frames import (

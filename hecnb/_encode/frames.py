@@ -35,7 +35,7 @@ import orjson
 import pandas as pd
 
 from .._errors import ConfigError, ConversionError
-from .._settings.config import TIMEUNITS, normalize_timeunit
+from .._settings.names import TIMEUNITS, normalize_timeunit
 from . import eventtime as evtime
 from .envelope import hec_seconds
 

@@ -39,12 +39,8 @@ import orjson
 from .._compress import gzip_compress
 from .._errors import ConversionError
 from .._report.report import BatchResult, FailedEvent, SendReport
-from .._settings.config import (
-    DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_RETRY_MAX_ELAPSED,
-    MAX_EVENT_BYTES,
-    IngestConfig,
-)
+from .._settings.config import IngestConfig
+from .._settings.names import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RETRY_MAX_ELAPSED, MAX_EVENT_BYTES
 from .._settings.secret import MAX_ANSWER_BYTES, KeyAuth, Secret, guard_logs, untrusted
 from .aio import LoopThread, ThreadedTransport
 from .batching import Batch, Batcher

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
-from .config import mask_secret, normalize_format, normalize_region
+from .config import mask_secret
+from .names import normalize_format, normalize_region
 
 __all__ = [
     "KEYRING_SERVICE",
