@@ -21,9 +21,10 @@ from ._errors import (
     HecTransportError,
     SendError,
 )
-from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector, SessionManager
+from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector
 from ._lazy import when_imported as _when_imported
 from ._report.report import BatchResult, FailedEvent, SendReport
+from ._send.manager import SessionManager
 from ._session import configure
 from ._settings.config import IngestConfig
 from ._settings.names import IngestFormat, TimeUnit

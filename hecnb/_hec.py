@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 import itertools
 import logging
 import os
@@ -15,188 +16,45 @@ from typing import Any
 import httpx
 
 from . import __version__
-from ._compress import GZIP_ERRORS, gzip_reader
 from ._encode.envelope import IngestPayload, JsonEventEncoder
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._report.report import FailedEvent, SendReport
-from ._send.engine import NOT_SENT, STOPPED, Engine, describe_status
-from ._send.retry import RetryPolicy, is_delivered
+from ._send.engine import NOT_SENT, STOPPED, describe_status
+from ._send.manager import SessionManager
+from ._send.retry import is_delivered
 from ._settings.config import IngestConfig, mask_secret
+from ._settings.declared import (
+    ConfigSettings,
+    EngineSettings,
+    HecSettings,
+    Keeps,
+    LogSettings,
+    Setting,
+    by_keyword,
+    check_keywords,
+    keywords_of,
+)
+from ._settings.declared import declared as declared_settings
+from ._settings.logs import LogFacility
 from ._settings.names import (
     CONTENT_TYPES,
-    DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_RETRY_MAX_ELAPSED,
-    MAX_EVENT_BYTES,
-    MAX_IN_FLIGHT,
-    MAX_THREADS,
-    IngestFormat,
-    TimeUnit,
-    default_thread_count,
     normalize_format,
 )
 from ._settings.secret import SecretHeaders as _Headers
 from ._settings.secret import _mask_auth
+from ._settings.url import url_key_of
+from ._source.files import _GZIP_MAGIC, _FileEvents, _open_event_file, _RawFileChunks
 
-__all__ = ["CLIENT_KEYWORDS", "HEC", "ConnectionCheck", "DeliveredCount", "HTTPEventCollector",
-           "LogFacility", "SessionManager", "check_send_keywords", "client_keywords",
-           "split_keywords"]
-
-_KEYWORDS = (
-    "api_key", "api_url_key", "debug", "ingest_format", "ingest_region", "ingest_timeout",
-    "ingest_timeunit", "raw_ingest", "retry_count", "sanitize_log", "thread_count", "ingest_url",
-    "auth_scheme", "batch_max_bytes", "batch_max_events", "compress", "verify",
-    "allow_insecure_http", "backoff_base", "backoff_max", "max_in_flight", "retry_max_elapsed",
-    "hec_time", "proxy", "transport",
-)
 #: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
 #: destination and the client's settings.
-CLIENT_KEYWORDS = frozenset(_KEYWORDS) - {"ingest_format", "raw_ingest"}
+CLIENT_KEYWORDS = frozenset(keywords_of()) - {"ingest_format", "raw_ingest"}
 _DESTINATION = ("ingest_url", "api_url_key", "ingest_region")
 #: Send options that keep a json list on FalconPy's per-event path (no bulk encoding).
 _PLAIN_SEND_OPTIONS = frozenset({"timeunit", "timestamp_column", "hec_time"})
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
-
-
-def _check_seconds(name: str, value: Any, *, maximum: float = 86_400) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            0 < value <= maximum):
-        raise ConfigError(f"{name} must be a number of seconds above 0 and at most "
-                          f"{maximum:g}; got {value!r}.")
-    return float(value)
-
-
-def _check_count(name: str, value: Any, *, minimum: int, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise ConfigError(
-            f"{name} must be a whole number from {minimum} to {maximum}; got {value!r}.")
-    return value
-
-
-class LogFacility:
-    """Where debug output goes (FalconPy's LogFacility): a logger, sanitising, file flag."""
-
-    def __init__(self, log: logging.Logger | None = None, file_log: int | None = None,
-                 sanitize_log: bool = True) -> None:
-        self.log = log
-        self.file_log = file_log or 0
-        self.sanitize_log = sanitize_log
-
-
-class SessionManager:
-    """Holds the sending engine: its thread count, retry count and the pooled HTTP clients.
-
-    FalconPy keeps a list of ``requests`` sessions here; hecnb keeps one ``httpx.AsyncClient``
-    connection pool (up to ``max_in_flight`` connections) driven by one event-loop thread, used
-    by sends and connection checks alike; ``sessions`` lists it once it is open.
-    """
-
-    def __init__(self, thread_count: int | None = None, retry_count: int | None = 3, *,
-                 backoff_base: float | None = 0.25, backoff_max: float | None = 10.0,
-                 max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
-                 retry_max_elapsed: float | None = DEFAULT_RETRY_MAX_ELAPSED,
-                 transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None
-                 ) -> None:
-        """Every argument may be None for its default, as FalconPy's ``thread_count``."""
-        threads = default_thread_count() if thread_count is None else thread_count
-        backoff_base = 0.25 if backoff_base is None else backoff_base
-        backoff_max = 10.0 if backoff_max is None else backoff_max
-        for name, value in (("backoff_base", backoff_base), ("backoff_max", backoff_max)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    0 < value <= 600):
-                raise ConfigError(f"{name} must be a number of seconds above 0 and at most 600; "
-                                  f"got {value!r}.")
-        self.engine = Engine(
-            thread_count=_check_count("thread_count", threads, minimum=1, maximum=MAX_THREADS),
-            max_in_flight=_check_count(
-                "max_in_flight", DEFAULT_MAX_IN_FLIGHT if max_in_flight is None else max_in_flight,
-                minimum=1, maximum=MAX_IN_FLIGHT),
-            retry=RetryPolicy(retries=_check_count("retry_count",
-                                                   3 if retry_count is None else retry_count,
-                                                   minimum=0, maximum=100),
-                              base=float(backoff_base), cap=float(backoff_max)),
-            retry_max_elapsed=_check_seconds(
-                "retry_max_elapsed",
-                DEFAULT_RETRY_MAX_ELAPSED if retry_max_elapsed is None else retry_max_elapsed),
-            transport=transport,
-        )
-
-    @property
-    def retry_max_elapsed(self) -> float:
-        """Seconds a throttled send goes on while the collector accepts nothing (429, or 503
-        with Retry-After, are waited out, not counted against ``retry_count``)."""
-        return self.engine.retry_max_elapsed
-
-    @retry_max_elapsed.setter
-    def retry_max_elapsed(self, value: float | None) -> None:
-        self.engine.retry_max_elapsed = _check_seconds(
-            "retry_max_elapsed", DEFAULT_RETRY_MAX_ELAPSED if value is None else value)
-
-    @property
-    def thread_count(self) -> int:
-        """Worker threads per send: they assemble and gzip request bodies."""
-        return self.engine.thread_count
-
-    @thread_count.setter
-    def thread_count(self, value: int | None) -> None:
-        self.engine.thread_count = _check_count(
-            "thread_count", default_thread_count() if value is None else value, minimum=1,
-            maximum=MAX_THREADS)
-
-    @property
-    def max_in_flight(self) -> int:
-        """Requests in flight at once (pooled connections); hides the round trip's latency."""
-        return self.engine.max_in_flight
-
-    @max_in_flight.setter
-    def max_in_flight(self, value: int) -> None:
-        self.engine.max_in_flight = _check_count("max_in_flight", value, minimum=1,
-                                                 maximum=MAX_IN_FLIGHT)
-
-    @property
-    def retry_count(self) -> int:
-        """Retries after the first attempt of a request."""
-        return self.engine.retry.retries
-
-    @retry_count.setter
-    def retry_count(self, value: int | None) -> None:
-        n = _check_count("retry_count", 3 if value is None else value, minimum=0, maximum=100)
-        self.engine.retry = RetryPolicy(n, self.engine.retry.base, self.engine.retry.cap,
-                                        self.engine.retry.retry_after_cap)
-
-    @property
-    def sessions(self) -> list[httpx.AsyncClient]:
-        """The HTTP client in use (one pool, once a request was made)."""
-        return self.engine.clients
-
-    @property
-    def core_thread_count(self) -> int:
-        """CPU count x 2, or 50, whichever is smaller (FalconPy's default thread count)."""
-        return default_thread_count()
-
-    @property
-    def cycle(self) -> Iterator[httpx.AsyncClient]:
-        """The clients in turn, endlessly (FalconPy's round robin; hecnb has one pool)."""
-        return itertools.cycle(self.sessions)
-
-    def __iter__(self) -> Iterator[httpx.AsyncClient]:
-        return self.cycle
-
-    def __next__(self) -> httpx.AsyncClient:
-        sessions = self.sessions
-        if not sessions:
-            raise StopIteration
-        return sessions[0]
-
-    def __len__(self) -> int:
-        return max(1, len(self.sessions))
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self.engine.close()
-
-    def __repr__(self) -> str:
-        return f"SessionManager(thread_count={self.thread_count}, retry_count={self.retry_count})"
+_OWNERS = {"ConfigSettings": "ingest_config", "EngineSettings": "session_manager",
+           "LogSettings": "log_facility"}
 
 
 @dataclass
@@ -223,115 +81,109 @@ class ConnectionCheck:
         return f"<span style='color:{colour}'>{mark} {html.escape(self.reason)}</span>"
 
 
-class HEC:
+class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
     """Send events to Falcon NG-SIEM's HTTP Event Collector; a drop-in for FalconPy's ``HEC``.
 
     Same keywords, properties, methods and context manager as FalconPy, but events travel many
     per gzip-compressed request from a thread pool over one keep-alive connection pool, with
     retries and a :class:`SendReport` that accounts for every event.
 
-    Every keyword may be ``None``, which means its default (as FalconPy's code passes
-    ``ingest_timeout=None`` and ``thread_count=None``):
-
-    ===================  ===============================  ==================================
-    keyword              default (also for ``None``)      allowed
-    ===================  ===============================  ==================================
-    api_key              ``$NGSIEM_API_KEY``              the connector's API key
-    api_url_key          ``$NGSIEM_URL_KEY``              a DNS label, or the whole API URL
-    debug                False                            log to the ``hecnb`` logger
-    ingest_format        json                             json yaml xml csv, IngestFormat
-    ingest_region        ``$NGSIEM_REGION`` or us1        us1 us2 us3 eu1 usgov1 usgov2
-    ingest_timeout       5                                seconds, > 0
-    ingest_timeunit      nanoseconds                      seconds milliseconds, TimeUnit
-    raw_ingest           False                            bool
-    retry_count          3                                0-100 retries after the first try
-    sanitize_log         True                             bool
-    thread_count         CPUs x 2, at most 50             1-500
-    ingest_url           ``$NGSIEM_INGEST_URL``           the full API URL (wins over both)
-    auth_scheme          Bearer                           Bearer, Splunk
-    batch_max_bytes      1 MiB                            1 byte - 32 MiB per request
-    batch_max_events     no limit                         >= 1 per request
-    compress             True                             gzip request bodies
-    verify               True                             bool, CA bundle path, SSLContext
-    allow_insecure_http  False                            http:// to hosts other than loopback
-    backoff_base/_max    0.25 / 10.0                      seconds between retries
-    max_in_flight        16                               1-256 requests at once
-    retry_max_elapsed    300                              seconds a throttled send may wait
-    ===================  ===============================  ==================================
+    ``HEC(api_key=None, api_url_key=None, debug=False, **settings)``: the settings and their
+    defaults are declared once, in :mod:`hecnb._settings.declared` (the README and
+    docs/configuration.md have the table); every one may be ``None`` for its default (FalconPy's
+    code passes ``ingest_timeout=None`` and ``thread_count=None``), and every one is also a
+    property. ``hec.settings()`` gives them back as keywords, without the key.
 
     >>> from hecnb import HEC
     >>> with HEC(api_key=KEY, api_url_key=URL_KEY) as hec:          # doctest: +SKIP
     ...     hec.send_event_list(events, show_progress=True)
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        api_url_key: str | None = None,
-        debug: bool | None = False,
-        *,
-        ingest_format: str | IngestFormat | None = None,
-        ingest_region: str | None = None,
-        ingest_timeout: float | str | None = None,
-        ingest_timeunit: str | TimeUnit | None = None,
-        raw_ingest: bool | None = None,
-        retry_count: int | None = None,
-        sanitize_log: bool | None = None,
-        thread_count: int | None = None,
-        ingest_url: str | None = None,
-        auth_scheme: str | None = None,
-        batch_max_bytes: int | None = None,
-        batch_max_events: int | None = None,
-        compress: bool | None = None,
-        verify: Any = None,
-        allow_insecure_http: bool | None = None,
-        backoff_base: float | None = None,
-        backoff_max: float | None = None,
-        max_in_flight: int | None = None,
-        retry_max_elapsed: float | None = None,
-        hec_time: bool | None = None,
-        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-        proxy: str | bool | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if kwargs:
-            bad = next(iter(kwargs))
-            close = difflib.get_close_matches(bad, _KEYWORDS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"HEC() got an unknown keyword {bad!r}.{hint} "
-                              f"Known keywords: {', '.join(_KEYWORDS[:-1])}.")
+    def __init__(self, api_key: str | None = None, api_url_key: str | None = None,
+                 debug: bool | None = None, **settings: Any) -> None:
+        check_keywords(settings, "HEC()")
+        parts: dict[str, dict[str, Any]] = {owner: {} for owner in (*_OWNERS, "HecSettings")}
+        declared = by_keyword()
+        for keyword, value in settings.items():
+            parts[declared[keyword].owner][keyword] = value
+        self._values: dict[str, Any] = {}
         self._last_status: int | None = None
         self._last_message: str | None = None
         self._last_report: SendReport | None = None
-        self.hec_time = hec_time
-        self.ingest_config = IngestConfig(
-            api_key, api_url_key, ingest_format, ingest_region, ingest_timeout, ingest_timeunit,
-            raw_ingest, ingest_url=ingest_url, auth_scheme=auth_scheme,
-            batch_max_bytes=batch_max_bytes, batch_max_events=batch_max_events,
-            compress=compress, verify=verify, allow_insecure_http=allow_insecure_http,
-            proxy=proxy,
-        )
+        for keyword, setting in declared.items():
+            if setting.owner == "HecSettings":
+                setattr(self, setting.name, parts["HecSettings"].get(keyword))
+        self.ingest_config = IngestConfig(api_key, api_url_key, **parts["ConfigSettings"])
         self.ingest_config.require_key()
         _ = self.ingest_config.ingest_url  # a destination is required: fail now, not at send
-        if verify is False:
+        if parts["ConfigSettings"].get("verify") is False:
             warnings.warn(
                 "TLS certificate verification is off (verify=False): anyone on the network path "
                 "can read the API key. Pass verify='/path/to/ca.pem' for a private CA instead.",
                 HecInsecureWarning, stacklevel=2)
-        self.session_manager = SessionManager(thread_count, retry_count,
-                                              backoff_base=backoff_base, backoff_max=backoff_max,
-                                              max_in_flight=max_in_flight,
-                                              retry_max_elapsed=retry_max_elapsed,
-                                              transport=transport)
-        self.log_facility = LogFacility(
-            logging.getLogger("hecnb") if debug else None, None,
-            True if sanitize_log is None else sanitize_log)
-        if debug:
+        self.session_manager = SessionManager(**parts["EngineSettings"])
+        self.log_facility = LogFacility(sanitize_log=parts["LogSettings"].get("sanitize_log"))
+        self.debug = debug
+
+    # -- the settings (declared in _settings/declared.py) ----------------------------------------
+    def _setting_get(self, setting: Setting[Any]) -> Any:
+        owner = _OWNERS.get(setting.owner)
+        if owner is None:
+            return Keeps._setting_get(self, setting)
+        return getattr(getattr(self, owner), setting.name)
+
+    def _setting_set(self, setting: Setting[Any], value: Any) -> None:
+        owner = _OWNERS.get(setting.owner)
+        if owner is None:
+            Keeps._setting_set(self, setting, value)
+            return
+        setattr(getattr(self, owner), setting.name, value)
+        if setting.name == "ingest_key":
+            self.ingest_config.require_key()
+        elif setting.name == "debug":
+            self._debug_on(bool(value))
+
+    def _debug_on(self, on: bool) -> None:
+        """With debug on, the engine logs each request and the startup lines are written."""
+        self.session_manager.engine._log = self.log_activity if on else None
+        if on:
             for handler in logging.getLogger().handlers:
                 if isinstance(handler, logging.FileHandler):
                     self.file_log = 2
-            self.session_manager.engine._log = self.log_activity
             self.log_startup()
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting but the key, as ``HEC()`` keywords: ``HEC(api_key=..., **settings)``
+        makes a client like this one (the front-ends and Dask make theirs so)."""
+        out = {s.keyword: getattr(self, s.name) for s in declared_settings()
+               if not s.secret and s.keyword not in _DESTINATION}
+        out.update(self.ingest_config.destination())
+        out["proxy"] = self.ingest_config.proxy_setting
+        return out
+
+    def replace(self, **changes: Any) -> HEC:
+        """A new client like this one (its key included, in memory only) with ``changes``.
+
+        A destination among the changes replaces this one's: ``ingest_url=`` a URL key,
+        ``api_url_key=`` a URL; ``ingest_region=`` alone applies to this client's URL key
+        (from a full URL of a CrowdStrike region too).
+        """
+        check_keywords(changes, "replace()")
+        kw = self.settings()
+        kw["api_key"] = self.ingest_config.ingest_key
+        if "ingest_url" in changes and "api_url_key" not in changes:
+            kw["api_url_key"] = ""
+        elif "api_url_key" in changes and "ingest_url" not in changes:
+            kw["ingest_url"] = ""
+        elif "ingest_region" in changes and kw["ingest_url"]:
+            url_key = url_key_of(kw["ingest_url"])
+            if url_key is None:
+                raise ConfigError("ingest_region= applies to a URL key, but the client has a "
+                                  "full URL of another host: pass api_url_key= with it, or "
+                                  "ingest_url=.")
+            kw.update(api_url_key=url_key, ingest_url="")
+        kw.update(changes)
+        return HEC(**kw)
 
     # -- context manager -----------------------------------------------------------------------
     def __enter__(self) -> HEC:
@@ -738,7 +590,7 @@ class HEC:
         self.last_status = code
         self.last_message = msg
 
-    # -- properties (FalconPy's table) ----------------------------------------------------------
+    # -- properties that are no settings (the settings' are declared) ----------------------------
     @property
     def ingest_config(self) -> IngestConfig:
         """The ingest configuration object."""
@@ -751,55 +603,9 @@ class HEC:
         self._ingest_config = value
 
     @property
-    def ingest_key(self) -> str | None:
-        """The API key (never shown by hecnb)."""
-        return self.ingest_config.ingest_key
-
-    @ingest_key.setter
-    def ingest_key(self, value: str) -> None:
-        self.ingest_config.ingest_key = value
-        self.ingest_config.require_key()
-
-    @property
-    def ingest_url_key(self) -> str | None:
-        """The URL key (first label of the API URL's host)."""
-        return self.ingest_config.ingest_url_key
-
-    @ingest_url_key.setter
-    def ingest_url_key(self, value: str) -> None:
-        self.ingest_config.ingest_url_key = value
-
-    @property
-    def ingest_format(self) -> str:
-        """``json``, ``yaml``, ``xml`` or ``csv`` (the Content-Type is in ``hec_headers``)."""
-        return self.ingest_config.ingest_format
-
-    @ingest_format.setter
-    def ingest_format(self, value: str) -> None:
-        self.ingest_config.ingest_format = value
-
-    @property
     def ingest_format_name(self) -> str:
         """Upper-case format name, e.g. ``JSON`` (as FalconPy's enum name)."""
         return self.ingest_config.ingest_format.upper()
-
-    @property
-    def ingest_timeout(self) -> float:
-        """Request timeout in seconds."""
-        return self.ingest_config.ingest_timeout
-
-    @ingest_timeout.setter
-    def ingest_timeout(self, value: float | str) -> None:
-        self.ingest_config.ingest_timeout = value
-
-    @property
-    def ingest_timeunit(self) -> str:
-        """Unit of generated timestamps."""
-        return self.ingest_config.ingest_timeunit
-
-    @ingest_timeunit.setter
-    def ingest_timeunit(self, value: str) -> None:
-        self.ingest_config.ingest_timeunit = value
 
     @property
     def ingest_base_url(self) -> str:
@@ -811,32 +617,9 @@ class HEC:
         self.ingest_config.ingest_base_url = value
 
     @property
-    def ingest_region(self) -> str:
-        """Region keyword (``us1`` ... ``usgov2``)."""
-        return self.ingest_config.ingest_region
-
-    @ingest_region.setter
-    def ingest_region(self, value: str) -> None:
-        self.ingest_config.ingest_region = value
-
-    @property
-    def ingest_url(self) -> str:
-        """The event endpoint URL (read-only; pass ``ingest_url=`` to the constructor)."""
-        return self.ingest_config.ingest_url
-
-    @property
     def raw_ingest_url(self) -> str:
         """The raw endpoint URL (read-only)."""
         return self.ingest_config.raw_ingest_url
-
-    @property
-    def raw_ingest(self) -> bool:
-        """Send to the raw endpoint."""
-        return self.ingest_config.raw_ingest
-
-    @raw_ingest.setter
-    def raw_ingest(self, value: bool) -> None:
-        self.ingest_config.raw_ingest = value
 
     @property
     def hec_headers(self) -> dict[str, str]:
@@ -881,15 +664,6 @@ class HEC:
         return self.log_facility.log
 
     @property
-    def sanitize_log(self) -> bool:
-        """Mask the key completely in debug logs (otherwise its last 4 characters show)."""
-        return self.log_facility.sanitize_log
-
-    @sanitize_log.setter
-    def sanitize_log(self, value: bool) -> None:
-        self.log_facility.sanitize_log = bool(value)
-
-    @property
     def file_log(self) -> int:
         """2 when the root logger writes to a file (FalconPy's flag), else 0."""
         return self.log_facility.file_log
@@ -927,105 +701,19 @@ class HEC:
             return
         self.session_manager.close()
 
-    @property
-    def retry_count(self) -> int:
-        """Retries after the first attempt of a request."""
-        return self.session_manager.retry_count
 
-    @retry_count.setter
-    def retry_count(self, value: int) -> None:
-        self.session_manager.retry_count = value
+def _signature() -> inspect.Signature:
+    """``HEC()``'s signature as the declarations make it (for help() and completion)."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for s in declared_settings():
+        kind = (inspect.Parameter.POSITIONAL_OR_KEYWORD
+                if s.keyword in ("api_key", "api_url_key", "debug")
+                else inspect.Parameter.KEYWORD_ONLY)
+        params.append(inspect.Parameter(s.keyword, kind, default=None))
+    return inspect.Signature(params)
 
-    @property
-    def thread_count(self) -> int:
-        """Worker threads per send (they assemble and gzip request bodies)."""
-        return self.session_manager.thread_count
 
-    @thread_count.setter
-    def thread_count(self, value: int) -> None:
-        self.session_manager.thread_count = value
-
-    @property
-    def retry_max_elapsed(self) -> float:
-        """Seconds a throttled send goes on while the collector accepts nothing (hecnb only)."""
-        return self.session_manager.retry_max_elapsed
-
-    @retry_max_elapsed.setter
-    def retry_max_elapsed(self, value: float | None) -> None:
-        self.session_manager.retry_max_elapsed = value
-
-    @property
-    def hec_time(self) -> bool:
-        """Write HEC's top-level ``time`` beside FalconPy's ``event`` (json, event endpoint;
-        hecnb's own keyword). False gives FalconPy's envelope exactly."""
-        return self._hec_time
-
-    @hec_time.setter
-    def hec_time(self, value: bool | None) -> None:
-        if value is None:  # None: the default, as for every keyword
-            value = True
-        if not isinstance(value, bool):
-            raise ConfigError(f"hec_time must be True or False; got {value!r}.")
-        self._hec_time = value
-
-    @property
-    def max_in_flight(self) -> int:
-        """Requests in flight at once (hecnb's own keyword; FalconPy has none)."""
-        return self.session_manager.max_in_flight
-
-    @max_in_flight.setter
-    def max_in_flight(self, value: int) -> None:
-        self.session_manager.max_in_flight = value
-
-    @property
-    def auth_scheme(self) -> str:
-        """``Bearer`` or ``Splunk``."""
-        return self.ingest_config.auth_scheme
-
-    @auth_scheme.setter
-    def auth_scheme(self, value: str) -> None:
-        self.ingest_config.auth_scheme = value
-
-    @property
-    def batch_max_bytes(self) -> int:
-        """Most bytes per request before compression."""
-        return self.ingest_config.batch_max_bytes
-
-    @batch_max_bytes.setter
-    def batch_max_bytes(self, value: int) -> None:
-        self.ingest_config.batch_max_bytes = value
-
-    @property
-    def batch_max_events(self) -> int | None:
-        """Most events per request."""
-        return self.ingest_config.batch_max_events
-
-    @batch_max_events.setter
-    def batch_max_events(self, value: int | None) -> None:
-        self.ingest_config.batch_max_events = value
-
-    @property
-    def compress(self) -> bool:
-        """gzip request bodies."""
-        return self.ingest_config.compress
-
-    @compress.setter
-    def compress(self, value: bool) -> None:
-        self.ingest_config.compress = value
-
-    @property
-    def verify(self) -> Any:
-        """TLS verification setting."""
-        return self.ingest_config.verify
-
-    @property
-    def proxy(self) -> str | bool | None:
-        """The proxy for https:// targets (None: the environment's; False: none)."""
-        return self.ingest_config.proxy
-
-    @proxy.setter
-    def proxy(self, value: str | bool | None) -> None:
-        self.ingest_config.proxy = value
+HEC.__init__.__signature__ = _signature()  # type: ignore[attr-defined]
 
 
 #: FalconPy's name for the collector class (``from falconpy import HTTPEventCollector``).
@@ -1077,9 +765,6 @@ class DeliveredCount(int):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (DeliveredCount, (int(self), self.counts))
-
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1178,239 +863,3 @@ def _add_unreached(report: SendReport, data: Any, start: int, reason: str = NOT_
 def _is_frame(data: Any) -> bool:
     """True for a pandas DataFrame, without importing pandas."""
     return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
-
-
-def _open_event_file(path: str) -> tuple[Any, bool]:
-    """Open an event file for binary line reading; gzip is detected by its magic bytes."""
-    if not os.path.exists(path):
-        raise EventFileError(f"No such event file: {path!r}. Check the path (cwd is "
-                             f"{os.getcwd()!r}).")
-    if os.path.isdir(path):
-        raise EventFileError(f"{path!r} is a directory, not an event file.")
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
-        magic = handle.read(2)
-    except OSError as exc:
-        raise EventFileError(f"Cannot read event file {path!r}: {exc.strerror or exc}.") from None
-    if not magic:
-        handle.close()
-        raise EventFileError(f"Event file {path!r} is empty: nothing to send.")
-    handle.seek(0)
-    if magic == _GZIP_MAGIC:
-        return gzip_reader(handle), True
-    return handle, False
-
-
-
-class _RawFileChunks:
-    """Raw event lines of a file as encoded chunks ``(line indices, lines, lines)``.
-
-    The file is read in blocks and cut at line ends with C-level bytes methods (the raw
-    endpoint's rule: ``\n``, ``\r\n`` or ``\r``); a block is checked for UTF-8 at once, and
-    only a block with a problem is looked at line by line. Blank lines are skipped (the
-    collector ignores them). A line longer than the per-event limit is skipped without ever
-    being held whole. Memory stays bounded whatever the file size.
-    """
-
-    BLOCK = 1 << 20
-
-    def __init__(self, handle: Any, path: str, *, start_line: int = 0) -> None:
-        self.handle = handle
-        self.path = path
-        self.start_line = start_line
-        self.bad_lines: list[FailedEvent] = []
-        self.problems: list[str] = []
-        self.lines_read = 0
-        self.exhausted = False
-
-    def _blocks(self) -> Iterator[bytes]:
-        """Blocks of whole lines; an over-long line comes as ``b""`` (already skipped)."""
-        read = self.handle.read
-        rest = b""
-        skipping = False
-        while True:
-            data = read(self.BLOCK)
-            if not data:
-                if rest and not skipping:
-                    yield rest + b"\n"
-                elif skipping:
-                    yield b""
-                return
-            if skipping:  # inside an over-long line: drop up to its end
-                cut = _line_end(data)
-                if cut < 0:
-                    continue
-                skipping = False
-                data = data[cut:]
-                yield b""
-            data = rest + data if rest else data
-            cut = _last_line_end(data)
-            if cut < 0:
-                if len(data) > MAX_EVENT_BYTES + 2:
-                    skipping, rest = True, b""
-                else:
-                    rest = data
-                continue
-            rest = data[cut:]
-            if len(rest) > MAX_EVENT_BYTES + 2:
-                skipping, rest = True, b""
-            yield data[:cut]
-
-    def __iter__(self) -> Iterator[tuple[Sequence[int], list[bytes], list[bytes]]]:
-        try:
-            for block in self._blocks():
-                if not block:  # an over-long line
-                    self.bad_lines.append(FailedEvent(
-                        self.lines_read, None, f"line {self.lines_read + 1:,}: longer than "
-                        f"the collector's {MAX_EVENT_BYTES:,}-byte limit per event; it was "
-                        "skipped"))
-                    self.lines_read += 1
-                    continue
-                lines = block.splitlines(keepends=True)
-                first = self.lines_read
-                self.lines_read += len(lines)
-                if self.lines_read <= self.start_line:
-                    continue
-                indices: Sequence[int] = range(first, first + len(lines))
-                if first < self.start_line:
-                    lines = lines[self.start_line - first:]
-                    indices = indices[self.start_line - first:]
-                # a blank line is all whitespace, its line end included: one C-level pass
-                if any(map(bytes.isspace, lines)) or not _is_utf8(block):
-                    indices, lines = self._sift(indices, lines)
-                if lines and lines[-1][-1:] not in (b"\n", b"\r"):
-                    lines[-1] += b"\n"
-                if lines:
-                    yield indices, lines, lines
-            self.exhausted = True
-        except GZIP_ERRORS as exc:
-            self.exhausted = True
-            self.problems.append(f"{self.path} is truncated or corrupt after line "
-                                 f"{self.lines_read} ({exc}); the lines before it were sent")
-
-    def _sift(self, indices: Sequence[int], lines: list[bytes]
-              ) -> tuple[list[int], list[bytes]]:
-        """Drop blank lines and report lines that are not UTF-8."""
-        keep_i, keep_l = [], []
-        for i, line in zip(indices, lines, strict=True):
-            if not line.strip():
-                continue
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                self.bad_lines.append(FailedEvent(
-                    i, line.rstrip(b"\r\n"), f"line {i + 1:,}: not UTF-8 (byte "
-                    f"{exc.start + 1}); re-encode {self.path} as UTF-8"))
-                continue
-            keep_i.append(i)
-            keep_l.append(line)
-        return keep_i, keep_l
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _line_end(data: bytes) -> int:
-    """Position just after the first line end in ``data``, or -1."""
-    n, r = data.find(b"\n"), data.find(b"\r")
-    ends = [p for p in (n, r) if p >= 0]
-    if not ends:
-        return -1
-    p = min(ends)
-    return p + 2 if data[p:p + 2] == b"\r\n" else p + 1
-
-
-def _last_line_end(data: bytes) -> int:
-    """Position just after the last complete line end in ``data``, or -1.
-
-    A ``\r`` at the very end may be the first half of ``\r\n``: it waits for more data.
-    """
-    p = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))
-    return p + 1 if p >= 0 else -1
-
-
-class _FileEvents:
-    """Iterate ``(line index, event)`` over an event file in bounded memory.
-
-    Lines that cannot be events go to ``bad_lines`` (with the reason); a file that breaks off
-    goes to ``problems``. ``lines_read`` says how far reading got (for a resume after an
-    interrupt). A line longer than the per-event limit is skipped in chunks, never held whole.
-    """
-
-    def __init__(self, handle: Any, path: str, *, raw: bool, start_line: int = 0) -> None:
-        self.handle = handle
-        self.path = path
-        self.raw = raw
-        self.start_line = start_line
-        self.bad_lines: list[FailedEvent] = []
-        self.problems: list[str] = []
-        self.lines_read = 0
-        self.exhausted = False
-
-    def _lines(self) -> Iterator[bytes | None]:
-        """Raw lines; None stands for a line over the limit (already skipped)."""
-        limit = MAX_EVENT_BYTES + 2
-        readline = self.handle.readline
-        while True:
-            line = readline(limit)
-            if not line:
-                return
-            if len(line) >= limit and not line.endswith(b"\n"):
-                while line and not line.endswith(b"\n"):  # skip the rest of the long line
-                    line = readline(limit)
-                yield None
-            else:
-                yield line
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        import orjson
-
-        try:
-            for line in self._lines():
-                self.lines_read += 1
-                index = self.lines_read - 1
-                if index < self.start_line:
-                    continue
-                if line is None:
-                    self.bad_lines.append(FailedEvent(
-                        index, None, f"line {index + 1:,}: longer than the collector's "
-                        f"{MAX_EVENT_BYTES:,}-byte limit per event; it was skipped"))
-                    continue
-                text = line.rstrip(b"\r\n")
-                if not text.strip():
-                    continue
-                try:
-                    decoded = text.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    self.bad_lines.append(FailedEvent(
-                        index, text, f"line {index + 1:,}: not UTF-8 (byte {exc.start + 1}); "
-                        f"re-encode {self.path} as UTF-8"))
-                    continue
-                if self.raw:
-                    yield index, decoded
-                    continue
-                try:
-                    obj = orjson.loads(text)
-                except orjson.JSONDecodeError as exc:
-                    self.bad_lines.append(FailedEvent(
-                        index, decoded, f"line {index + 1:,}: invalid JSON ({exc.msg} at "
-                        f"column {exc.colno}); text logs go with raw_ingest=True (--raw)"))
-                    continue
-                if not isinstance(obj, dict):
-                    kind = {list: "an array", str: "a string", bool: "true or false",
-                            type(None): "null"}.get(type(obj), "a number")
-                    self.bad_lines.append(FailedEvent(
-                        index, decoded, f"line {index + 1:,}: JSON {kind}, not an object (each "
-                        "line must be one JSON object)"))
-                    continue
-                yield index, obj, decoded  # report the line as it was, keep no dict around
-            self.exhausted = True
-        except GZIP_ERRORS as exc:
-            self.exhausted = True
-            self.problems.append(f"{self.path} is truncated or corrupt after line "
-                                 f"{self.lines_read} ({exc}); the lines before it were sent")

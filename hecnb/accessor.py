@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._hec import HEC, check_send_keywords, client_keywords, split_keywords
+from ._hec import HEC, check_send_keywords, split_keywords
 from ._report.report import SendReport
 from ._session import current, get_default
 
@@ -83,7 +83,7 @@ class NgsiemAccessor:
         keywords, options = split_keywords(options)
         if keywords:  # a client for this call: the default's settings, these changed
             base = hec if hec is not None else current()
-            with HEC(**client_keywords(base, keywords)) as client:
+            with (base.replace(**keywords) if base is not None else HEC(**keywords)) as client:
                 return client.send(self._obj, ingest_format=ingest_format,
                                    raw_ingest=raw_ingest, show_progress=show_progress,
                                    **options)

@@ -45,11 +45,11 @@ import orjson
 
 from ._encode.envelope import dumps
 from ._errors import ConfigError
-from ._hec import _KEYWORDS as _HEC_KEYWORDS
 from ._hec import HEC
 from ._report.report import SendReport
 from ._send.retry import is_transient
 from ._settings.config import mask_secret
+from ._settings.declared import keywords_of
 from ._settings.names import TIMEUNITS
 
 __all__ = ["HECHandler"]
@@ -129,13 +129,13 @@ class HECHandler(logging.Handler):
                  host: str | None = None, fields: Mapping[str, Any] | None = None,
                  **hec_keywords: Any) -> None:
         for name in hec_keywords:
-            if name not in _HEC_KEYWORDS:
-                close = difflib.get_close_matches(name, _HANDLER_KEYWORDS + _HEC_KEYWORDS, n=1)
+            if name not in keywords_of():
+                close = difflib.get_close_matches(name, [*_HANDLER_KEYWORDS, *keywords_of()], n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"HECHandler() got an unknown keyword {name!r}.{hint} Its own keywords: "
                     f"{', '.join(_HANDLER_KEYWORDS)}; the others go to HEC(): "
-                    f"{', '.join(_HEC_KEYWORDS[:-1])}.")
+                    f"{', '.join(k for k in keywords_of() if k != 'transport')}.")
         # everything that can fail comes first: logging keeps a handler from the moment
         # Handler.__init__ runs, and would flush a half-made one at exit
         self.queue_size = _number("queue_size", queue_size, minimum=1, integer=True)

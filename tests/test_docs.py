@@ -212,9 +212,9 @@ def test_the_event_time_names_in_the_docs_are_the_rules() -> None:
 
 
 def test_keywords_documented_where_the_code_has_them() -> None:
-    from hecnb._hec import _KEYWORDS
+    from hecnb._settings.declared import keywords_of
 
     readme = (ROOT / "README.md").read_text()
     configuration = (ROOT / "docs" / "configuration.md").read_text()
     assert "| `hec_time` | `True` |" in readme and "| `hec_time` | `True` |" in configuration
-    assert "hec_time" in _KEYWORDS and os.path.exists(ROOT / "docs" / "formats.md")
+    assert "hec_time" in keywords_of() and os.path.exists(ROOT / "docs" / "formats.md")

@@ -464,7 +464,7 @@ def test_raw_file_blocks_cut_lines_right(emu: Emulator, tmp_path: Path,
     newline, cut into blocks of any size, arrive as exactly the lines the raw route sees."""
     import random
 
-    from hecnb._hec import _RawFileChunks
+    from hecnb._source.files import _RawFileChunks
 
     monkeypatch.setattr(_RawFileChunks, "BLOCK", block)
     rng = random.Random(block)

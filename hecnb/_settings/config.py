@@ -13,29 +13,26 @@ from typing import Any
 import httpx
 
 from .._errors import ConfigError
+from .declared import ConfigSettings, Keeps, by_keyword, check_keywords, keywords_of
 from .names import (
-    _AUTH_SCHEMES,
     CONTENT_TYPES,
-    DEFAULT_BATCH_MAX_BYTES,
-    DEFAULT_TIMEOUT,
-    MAX_REQUEST_BYTES,
     REGIONS,
     IngestFormat,
     TimeUnit,
-    _positive_number,
     _words,
-    normalize_format,
     normalize_region,
-    normalize_timeunit,
 )
 from .secret import WITHHELD, KeyAuth, Secret, SecretHeaders, key_problem, mask_secret
 from .url import _BASE_HOST, _PROXY_HTTP, _URL_KEY, _parse_ingest_url, _parse_proxy, _show_proxy
 
 
-class IngestConfig:
+class IngestConfig(ConfigSettings, Keeps):
     """Where and how events are sent: key, URL, format, time unit, timeout, raw mode, limits.
 
     Mutable like FalconPy's ``IngestConfig``; every setter validates. ``repr`` masks the key.
+    Its settings are declared in :mod:`hecnb._settings.declared` (``ConfigSettings``): the plain
+    ones are kept there; the key, the destination and the proxy, which depend on each other,
+    by the properties below.
 
     >>> cfg = IngestConfig(api_key="k" * 32, api_url_key="abc123", ingest_region="eu-1")
     >>> cfg.ingest_url
@@ -52,21 +49,29 @@ class IngestConfig:
         ingest_timeunit: str | TimeUnit | None = None,
         raw_ingest: bool | None = None,
         *,
-        ingest_url: str | None = None,
-        auth_scheme: str | None = None,
-        batch_max_bytes: int | None = None,
-        batch_max_events: int | None = None,
-        compress: bool | None = None,
-        verify: Any = None,
-        allow_insecure_http: bool | None = None,
         environ: Mapping[str, str] | None = None,
-        proxy: str | bool | None = None,
+        **settings: Any,
     ) -> None:
-        """Every argument may be None for its default (FalconPy's defaults: json, us1, 5 s,
-        nanoseconds, not raw); the key, URL key, region and URL then come from the
-        ``NGSIEM_*`` environment variables when set."""
+        """FalconPy's positional arguments, then any other setting of ``ConfigSettings`` by
+        its keyword (``ingest_url``, ``proxy``, ``batch_max_bytes``...). Every argument may be
+        None for its default; the key, URL key, region and URL then come from the ``NGSIEM_*``
+        environment variables when set."""
+        outside = [k for k in settings if k in keywords_of() and k not in keywords_of(
+            ConfigSettings)]
+        if outside:
+            raise ConfigError(f"IngestConfig() takes where-and-how settings only; "
+                              f"{outside[0]!r} belongs to HEC().")
+        check_keywords(settings, "IngestConfig()", keywords_of(ConfigSettings))
+        declared = by_keyword()
         env = os.environ if environ is None else environ
-        self._allow_insecure_http = bool(allow_insecure_http)
+        given = {"ingest_format": ingest_format, "ingest_timeout": ingest_timeout,
+                 "ingest_timeunit": ingest_timeunit, "raw_ingest": raw_ingest, **settings}
+        if ingest_key is None:
+            ingest_key = given.pop("api_key", None)
+        if ingest_url_key is None:
+            ingest_url_key = given.pop("api_url_key", None)
+        self._values: dict[str, Any] = {}
+        self._allow_insecure_http = bool(given.pop("allow_insecure_http", None))
         self._explicit_url: tuple[str, str, str] | None = None
         self._base_host: str | None = None
         self._url_key: str | None = None
@@ -74,21 +79,17 @@ class IngestConfig:
         self.ingest_key = ingest_key if ingest_key is not None else env.get("NGSIEM_API_KEY")
         self.ingest_region = (ingest_region if ingest_region is not None
                               else env.get("NGSIEM_REGION") or "us1")
-        url = ingest_url if ingest_url is not None else env.get("NGSIEM_INGEST_URL")
+        url = given.pop("ingest_url", None)
+        url = url if url is not None else env.get("NGSIEM_INGEST_URL")
         url_key = ingest_url_key if ingest_url_key is not None else env.get("NGSIEM_URL_KEY")
         if url_key:
             self.ingest_url_key = url_key
         if url:  # the full URL wins over (url key, region)
             self.set_ingest_url(url)
-        self.ingest_format = ingest_format
-        self.ingest_timeout = ingest_timeout
-        self.ingest_timeunit = ingest_timeunit
-        self.raw_ingest = raw_ingest
-        self.auth_scheme = auth_scheme
-        self.batch_max_bytes = batch_max_bytes
-        self.batch_max_events = batch_max_events
-        self.compress = compress
-        self.verify = verify
+        proxy = given.pop("proxy", None)
+        for s in declared.values():  # the plain settings, each checked (None: its default)
+            if s.owner == "ConfigSettings" and not s.custom:
+                setattr(self, s.name, given.get(s.keyword))
         self.proxy = proxy
 
     # -- key -------------------------------------------------------------------------------
@@ -137,7 +138,7 @@ class IngestConfig:
         """What writes the ``Authorization`` header into each request (the key stays inside)."""
         self.require_key()
         assert self._ingest_key is not None
-        return KeyAuth(self._auth_scheme, self._ingest_key)
+        return KeyAuth(self.auth_scheme, self._ingest_key)
 
     def secrets(self) -> tuple[Secret, ...]:
         """The secrets to remove from anything a server sends back: the key, a proxy's URL."""
@@ -147,18 +148,6 @@ class IngestConfig:
             if password:
                 found.append(Secret(password))
         return tuple(found)
-
-    @property
-    def auth_scheme(self) -> str:
-        """``'Bearer'`` (NG-SIEM) or ``'Splunk'`` (Splunk, Fluent Bit and Cribl receivers)."""
-        return self._auth_scheme
-
-    @auth_scheme.setter
-    def auth_scheme(self, value: str | None) -> None:
-        scheme = _AUTH_SCHEMES.get(str(value or "bearer").strip().lower())
-        if scheme is None:
-            raise ConfigError(f"auth_scheme must be 'Bearer' or 'Splunk'; got {value!r}.")
-        self._auth_scheme = scheme
 
     # -- where -----------------------------------------------------------------------------
     @property
@@ -232,7 +221,7 @@ class IngestConfig:
         self._explicit_url = parsed
 
     @property
-    def ingest_url(self) -> str:
+    def ingest_url(self) -> str:  # type: ignore[override]  # read-only, as declared
         """The event endpoint URL."""
         if self._explicit_url:
             return self._explicit_url[0]
@@ -261,105 +250,9 @@ class IngestConfig:
 
     # -- how -------------------------------------------------------------------------------
     @property
-    def ingest_format(self) -> str:
-        """Short format name: ``json``, ``yaml``, ``xml`` or ``csv``."""
-        return self._format
-
-    @ingest_format.setter
-    def ingest_format(self, value: str | IngestFormat | None) -> None:
-        self._format = "json" if value is None else normalize_format(value)
-
-    @property
     def content_type(self) -> str:
         """The Content-Type header for the format."""
-        return CONTENT_TYPES[self._format]
-
-    @property
-    def ingest_timeunit(self) -> str:
-        """``nanoseconds``, ``milliseconds`` or ``seconds``: the unit of generated timestamps."""
-        return self._timeunit
-
-    @ingest_timeunit.setter
-    def ingest_timeunit(self, value: str | TimeUnit | None) -> None:
-        self._timeunit = "nanoseconds" if value is None else normalize_timeunit(value)
-
-    @property
-    def ingest_timeout(self) -> float:
-        """Seconds one attempt of a request may take in all: connect, upload and answer
-        together (a deadline, not a limit per read)."""
-        return self._timeout
-
-    @ingest_timeout.setter
-    def ingest_timeout(self, value: float | str | None) -> None:
-        if value is None:
-            self._timeout = DEFAULT_TIMEOUT
-            return
-        number = _positive_number("ingest_timeout", value, maximum=3600,
-                                  hint=f" (None means the default, {DEFAULT_TIMEOUT} seconds)")
-        self._timeout = int(number) if float(number).is_integer() else number
-
-    @property
-    def raw_ingest(self) -> bool:
-        """Send to the raw endpoint (one event per line, no envelope)."""
-        return self._raw
-
-    @raw_ingest.setter
-    def raw_ingest(self, value: bool | None) -> None:
-        if value is None:
-            value = False
-        if not isinstance(value, bool):
-            raise ConfigError(f"raw_ingest must be True or False; got {value!r}.")
-        self._raw = value
-
-    @property
-    def batch_max_bytes(self) -> int:
-        """Most bytes in one request body before compression."""
-        return self._batch_max_bytes
-
-    @batch_max_bytes.setter
-    def batch_max_bytes(self, value: int | None) -> None:
-        if value is None:
-            value = DEFAULT_BATCH_MAX_BYTES
-        self._batch_max_bytes = _positive_number(
-            "batch_max_bytes", value, integer=True, maximum=MAX_REQUEST_BYTES
-        )
-
-    @property
-    def batch_max_events(self) -> int | None:
-        """Most events in one request (None: only the byte limit applies)."""
-        return self._batch_max_events
-
-    @batch_max_events.setter
-    def batch_max_events(self, value: int | None) -> None:
-        self._batch_max_events = (
-            None if value is None else _positive_number("batch_max_events", value, integer=True)
-        )
-
-    @property
-    def compress(self) -> bool:
-        """gzip request bodies (the size limits apply before compression)."""
-        return self._compress
-
-    @compress.setter
-    def compress(self, value: bool | None) -> None:
-        if value is None:
-            value = True
-        if not isinstance(value, bool):
-            raise ConfigError(f"compress must be True or False; got {value!r}.")
-        self._compress = value
-
-    @property
-    def verify(self) -> Any:
-        """TLS verification: True, False, a CA bundle path, or an ``ssl.SSLContext``."""
-        return self._verify
-
-    @verify.setter
-    def verify(self, value: Any) -> None:
-        if value is None:
-            value = True
-        if isinstance(value, str) and not os.path.exists(value):
-            raise ConfigError(f"verify={value!r}: no CA bundle at that path.")
-        self._verify = value
+        return CONTENT_TYPES[self.ingest_format]
 
     @property
     def proxy(self) -> str | bool | None:
@@ -379,12 +272,27 @@ class IngestConfig:
         self._proxy = parsed
 
     @property
+    def proxy_setting(self) -> str | Secret | bool | None:
+        """The proxy as kept: a URL with a password stays a Secret (it pickles to nothing, so
+        the password never travels to another process)."""
+        return self._proxy
+
+    def destination(self) -> dict[str, Any]:
+        """``ingest_url``, ``api_url_key`` and ``ingest_region`` as keywords that make the same
+        destination again ("" keeps the ``NGSIEM_*`` environment from filling a gap)."""
+        if self._explicit_url:
+            return {"ingest_url": self._explicit_url[0], "api_url_key": "",
+                    "ingest_region": self._region}
+        return {"ingest_url": "", "api_url_key": self._url_key or "",
+                "ingest_region": self._region}
+
+    @property
     def proxy_shown(self) -> str | bool | None:
         """The proxy setting, its password masked."""
         return _show_proxy(self._proxy)
 
     @property
-    def allow_insecure_http(self) -> bool:
+    def allow_insecure_http(self) -> bool:  # type: ignore[override]  # read-only, as declared
         """Whether ``http://`` to a non-loopback host was explicitly allowed."""
         return self._allow_insecure_http
 
@@ -392,7 +300,7 @@ class IngestConfig:
         """The real request headers (with the key); their printed form masks it."""
         self.require_key()
         assert self._ingest_key is not None
-        return SecretHeaders({"Authorization": self._ingest_key.header(self._auth_scheme),
+        return SecretHeaders({"Authorization": self._ingest_key.header(self.auth_scheme),
                               "Content-Type": self.content_type})
 
     def describe(self) -> dict[str, Any]:
@@ -405,15 +313,15 @@ class IngestConfig:
             "url": url,
             "region": None if self._explicit_url else self._region,
             "api_key": mask_secret(self.ingest_key),
-            "format": self._format,
-            "raw_ingest": self._raw,
-            "timeunit": self._timeunit,
-            "timeout": self._timeout,
-            "auth_scheme": self._auth_scheme,
-            "batch_max_bytes": self._batch_max_bytes,
-            "batch_max_events": self._batch_max_events,
-            "compress": self._compress,
-            "verify": self._verify if isinstance(self._verify, (bool, str)) else "custom",
+            "format": self.ingest_format,
+            "raw_ingest": self.raw_ingest,
+            "timeunit": self.ingest_timeunit,
+            "timeout": self.ingest_timeout,
+            "auth_scheme": self.auth_scheme,
+            "batch_max_bytes": self.batch_max_bytes,
+            "batch_max_events": self.batch_max_events,
+            "compress": self.compress,
+            "verify": self.verify if isinstance(self.verify, (bool, str)) else "custom",
             "proxy": self.proxy_shown,
         }
 

@@ -158,7 +158,7 @@ def normalize_timeunit(value: str | TimeUnit) -> str:
                       "(or None for nanoseconds).")
 
 
-def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: float | None = None,
+def positive_number(name: str, value: Any, *, integer: bool = False, maximum: float | None = None,
                      hint: str = "") -> Any:
     try:
         number = int(value) if integer else float(value)
@@ -173,3 +173,30 @@ def _positive_number(name: str, value: Any, *, integer: bool = False, maximum: f
     if maximum is not None and number > maximum:
         raise ConfigError(f"{name} must be at most {maximum:g}; got {value!r}.")
     return number
+
+
+_positive_number = positive_number  # the name IngestConfig's properties use
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is True or False, else a ConfigError naming the setting."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False; got {value!r}.")
+    return value
+
+
+def check_count(name: str, value: Any, *, minimum: int, maximum: int) -> int:
+    """A whole number from ``minimum`` to ``maximum``, else a ConfigError naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigError(
+            f"{name} must be a whole number from {minimum} to {maximum}; got {value!r}.")
+    return value
+
+
+def check_seconds(name: str, value: Any, *, maximum: float = 86_400) -> float:
+    """A number of seconds above 0 and at most ``maximum``, else a ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0 < value <= maximum):
+        raise ConfigError(f"{name} must be a number of seconds above 0 and at most "
+                          f"{maximum:g}; got {value!r}.")
+    return float(value)

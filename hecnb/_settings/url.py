@@ -117,6 +117,10 @@ def _parse_proxy(value: Any) -> str | Secret | bool | None:
     as a Secret."""
     if value is None or value is True:
         return None
+    if isinstance(value, Secret):  # a proxy URL with a password, as settings() gives it
+        value = value.reveal()
+        if not value:  # unpickled in another process: the password stayed home
+            return None
     if value is False:
         return False
     if not isinstance(value, str):
@@ -146,3 +150,12 @@ def _show_proxy(value: str | Secret | bool | None) -> str | bool | None:
         return re.sub(r"//[^/@]*@", lambda m: "//" + m.group(0)[2:].split(":")[0] + ":****@"
                       if ":" in m.group(0) else m.group(0), value)
     return value
+
+
+def url_key_of(url: str) -> str | None:
+    """``https://abc.ingest.us-1.crowdstrike.com/...`` -> ``'abc'``; None for other hosts."""
+    from .names import REGIONS
+
+    host = httpx.URL(url).host
+    label, _, rest = host.partition(".")
+    return label if rest in REGIONS.values() else None
