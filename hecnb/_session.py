@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from ._errors import ConfigError
 from ._hec import HEC
 
-__all__ = ["HOW_TO_CONFIGURE", "configure", "current", "get_default", "set_default"]
+__all__ = ["HOW_TO_CONFIGURE", "client_for", "configure", "current", "get_default",
+           "set_default"]
 
 HOW_TO_CONFIGURE = (
     "No HEC connection is configured for this session. Configure one with "
@@ -93,3 +95,20 @@ def _replace(hec: HEC | None, *, owned: bool) -> None:
         _default, _owned = hec, owned
     if old is not None and old_owned and old is not hec:
         old.close()
+
+
+def client_for(settings: Mapping[str, Any], key: Callable[[], str],
+               environ: Mapping[str, str] | None = None) -> AbstractContextManager[HEC]:
+    """The client a command (``hecnb.cli.main([...])`` in a kernel, a ``%%`` cell) sends with:
+    the session default when ``settings`` and the environment name no destination (it stays
+    open), else a new HEC from ``settings`` with the key ``key()`` gives (closed after)."""
+    from ._settings.declared import by_keyword
+
+    env = os.environ if environ is None else environ
+    declared = by_keyword()
+    named = any(settings.get(k) for k in ("ingest_url", "api_url_key")) or any(
+        env.get(declared[k].env or "") for k in ("ingest_url", "api_url_key"))
+    session = current()
+    if session is not None and not named:
+        return nullcontext(session)
+    return HEC(api_key=key(), **settings)

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import __version__
 from ._errors import HecError
+from ._settings.declared import add_cli_options, cli_settings
 
 __all__ = ["main"]
 
@@ -31,31 +32,14 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
 _received: list[int] = []  # the stop signals that arrived during this command
 
 
-def _destination_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("destination (else NGSIEM_INGEST_URL / NGSIEM_URL_KEY / "
-                             "NGSIEM_REGION)")
-    g.add_argument("--url", dest="ingest_url", help="the full API URL shown by the console")
-    g.add_argument("--url-key", dest="api_url_key", help="the URL key (first label of the host)")
-    g.add_argument("--region", dest="ingest_region",
-                   help="us1, us2, us3, eu1, usgov1 or usgov2 (default us1)")
-    g.add_argument("--api-key-env", default="NGSIEM_API_KEY", metavar="VAR",
+def _client_options(p: argparse.ArgumentParser) -> None:
+    """The key's variable, and one option per declared setting (hecnb/_settings/declared.py);
+    an option not given leaves the setting to the environment or its default."""
+    p.add_argument("--api-key-env", default="NGSIEM_API_KEY", metavar="VAR",
                    help="environment variable holding the API key (default NGSIEM_API_KEY); "
                         "without it you are prompted")
-    g.add_argument("--auth-scheme", default="Bearer", choices=["Bearer", "Splunk"],
-                   help="Authorization header scheme: Bearer (NG-SIEM, the default) or Splunk "
-                        "(Splunk, Fluent Bit and Cribl receivers)")
-    g.add_argument("--timeout", dest="ingest_timeout", type=float, default=5,
-                   help="seconds per request (default 5)")
-    g.add_argument("--ca-bundle", help="CA bundle for TLS-inspecting proxies")
-    g.add_argument("--no-verify", action="store_true", help="turn TLS verification off (unsafe)")
-    g.add_argument("--allow-insecure-http", action="store_true",
-                   help="allow http:// to a host that is not this machine")
-    g.add_argument("--proxy", metavar="URL",
-                   help="the proxy for https:// targets, e.g. http://proxy.example:3128 "
-                        "(default: HTTPS_PROXY/ALL_PROXY from the environment; http:// targets "
-                        "never use a proxy). A proxy password belongs in HTTPS_PROXY, not here")
-    g.add_argument("--no-proxy", action="store_true",
-                   help="use no proxy, whatever the environment says")
+    add_cli_options(p.add_argument_group(
+        "settings (destination else NGSIEM_INGEST_URL / NGSIEM_URL_KEY / NGSIEM_REGION)"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,52 +57,25 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("send", help="send a file of events (JSON lines, or any text with --raw; "
                        "plain or gzip)")
     s.add_argument("file", help="the file to send")
-    _destination_options(s)
-    s.add_argument("--raw", action="store_true", help="one raw event per line")
-    s.add_argument("--format", dest="ingest_format", default="json",
-                   help="json, yaml, xml or csv (default json)")
-    s.add_argument("--timeunit", dest="ingest_timeunit", default="nanoseconds",
-                   help="unit of each event's timestamp: nanoseconds (default), milliseconds "
-                        "or seconds (also ns, ms, s)")
+    _client_options(s)
     s.add_argument("--time-column", default="auto", metavar="NAME",
                    help="the member holding each event's time: auto (default: found by "
                         "hecnb's rule, see docs/formats.md), none (only a 'timestamp' member, "
                         "as FalconPy), or a key name")
-    s.add_argument("--no-hec-time", dest="hec_time", action="store_false",
-                   help="do not write HEC's top-level 'time' member beside the event")
-    s.add_argument("--retries", dest="retry_count", type=int, default=3,
-                   help="retries of a request after the first attempt (default 3)")
-    s.add_argument("--retry-max-elapsed", dest="retry_max_elapsed", type=float, default=300.0,
-                   metavar="SECONDS",
-                   help="how long a throttled send (429, or 503 with Retry-After) may go on "
-                        "while the collector accepts nothing (default 300)")
-    s.add_argument("--threads", dest="thread_count", type=int, default=None,
-                   help="worker threads that compress (default: CPUs x 2)")
-    s.add_argument("--in-flight", dest="max_in_flight", type=int, default=16,
-                   help="most requests in flight at once (default 16; the window adapts "
-                        "below it)")
-    s.add_argument("--batch-bytes", dest="batch_max_bytes", type=int, default=1024 * 1024,
-                   metavar="BYTES",
-                   help="most bytes per request, before compression (default 1048576)")
-    s.add_argument("--batch-events", dest="batch_max_events", type=int, default=None,
-                   metavar="N", help="most events per request (default: no limit)")
-    s.add_argument("--no-compress", action="store_true", help="do not gzip requests")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
-    s.add_argument("--debug", action="store_true", help="debug log to stderr (key masked)")
     s.add_argument("--dead-letter", metavar="FILE",
                    help="write events that were not delivered (or, after Ctrl-C, not yet "
                         "confirmed) to FILE as NDJSON, for `hecnb resend FILE`")
 
     r = sub.add_parser("resend", help="send again the events of a dead-letter file")
     r.add_argument("file", help="a file written by `hecnb send --dead-letter`")
-    _destination_options(r)
+    _client_options(r)
     r.add_argument("--dead-letter", metavar="FILE",
                    help="write what still fails to FILE (may be the same file)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     t = sub.add_parser("test-connection", help="send one test event and say what happened")
-    _destination_options(t)
-    t.add_argument("--raw", action="store_true", help="test the raw endpoint")
+    _client_options(t)
 
     e = sub.add_parser("emulate", help="run the local NG-SIEM HEC emulator until Ctrl-C")
     e.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
@@ -149,23 +106,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_RATE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
-               "bit": 1 / 8, "kbit": 1e3 / 8, "mbit": 1e6 / 8, "gbit": 1e9 / 8,
-               "bps": 1 / 8, "kbps": 1e3 / 8, "mbps": 1e6 / 8, "gbps": 1e9 / 8}
-
-
 def _rate(text: str) -> float:
-    """``'100Mbit'`` -> 12,500,000 bytes a second; a bare number is bytes a second."""
-    import re
+    """A rate with a unit (``100Mbit``), for argparse."""
+    from .emulator import parse_rate
 
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*?)(?:/s)?\s*",
-                         text.lower())
-    unit = match.group(2) if match else None
-    if match is None or unit not in _RATE_UNITS:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a rate: give bytes a second (1000000) or a number with a unit "
-            "(100Mbit, 12.5MB, 512kbit)")
-    return float(match.group(1)) * _RATE_UNITS[unit]
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _read_key(var: str) -> str:
@@ -191,89 +139,26 @@ class _Usage(Exception):
     """A mistake on the command line: print the sentence, exit 2."""
 
 
-def _client(args: argparse.Namespace, **extra: Any) -> Any:
-    """A context manager giving the HEC for this command.
+def _client(args: argparse.Namespace) -> Any:
+    """The HEC for this command (a context manager): made from the options, or, called from
+    Python inside a kernel with no destination anywhere, the session default (left open)."""
+    from ._session import client_for
 
-    Called from Python inside a kernel (``hecnb.cli.main([...])``) with no destination on the
-    command line or in the environment, it uses the session default (set by the config panel,
-    ``%hec_config`` or ``hecnb.configure``) and leaves it open; otherwise it makes a client.
-    """
-    import contextlib
-
-    from ._hec import HEC
-    from ._session import current
-
-    session = current()
-    given = (args.ingest_url or args.api_url_key or os.environ.get("NGSIEM_INGEST_URL")
-             or os.environ.get("NGSIEM_URL_KEY"))
-    if session is not None and not given:
-        return contextlib.nullcontext(session)
-    kw = _hec_kwargs(args)
-    kw.update(extra)
-    return HEC(**kw)
-
-
-def _hec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    verify: Any = True
-    if args.no_verify:
-        verify = False
-    elif args.ca_bundle:
-        verify = args.ca_bundle
-    kw: dict[str, Any] = {
-        "api_key": _read_key(args.api_key_env),
-        "api_url_key": args.api_url_key,
-        "ingest_region": args.ingest_region,
-        "ingest_url": args.ingest_url,
-        "auth_scheme": args.auth_scheme,
-        "ingest_timeout": args.ingest_timeout,
-        "verify": verify,
-        "allow_insecure_http": args.allow_insecure_http,
-        "raw_ingest": getattr(args, "raw", False),
-        "proxy": _proxy(args),
-    }
-    return kw
-
-
-def _proxy(args: argparse.Namespace) -> str | bool | None:
-    if args.no_proxy:
-        if args.proxy:
-            raise _Usage("--proxy and --no-proxy contradict each other: give one.")
-        return False
-    if args.proxy:
-        import httpx
-
-        try:
-            password = httpx.URL(args.proxy if "://" in args.proxy else
-                                 "http://" + args.proxy).password
-        except (httpx.InvalidURL, ValueError):
-            password = None  # HEC says what is wrong with it
-        if password:
-            raise _Usage("--proxy holds a password, which would land in shell history and "
-                         "`ps` output: put the proxy URL with its password in HTTPS_PROXY "
-                         "instead.")
-    return args.proxy or None
+    return client_for(cli_settings(args), lambda: _read_key(args.api_key_env))
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
     import logging
 
-
-    if args.debug:
+    if args.setting_debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr,
                             format="%(asctime)s %(name)s %(message)s")
-    extra = {"ingest_format": args.ingest_format, "ingest_timeunit": args.ingest_timeunit,
-             "retry_count": args.retry_count, "thread_count": args.thread_count,
-             "retry_max_elapsed": args.retry_max_elapsed,
-             "max_in_flight": args.max_in_flight, "batch_max_bytes": args.batch_max_bytes,
-             "batch_max_events": args.batch_max_events,
-             "compress": not args.no_compress, "debug": args.debug}
     time_column = {"auto": "auto", "none": None}.get(args.time_column.strip().lower(),
                                                      args.time_column)
-    with _client(args, **extra) as hec:
+    with _client(args) as hec:
         try:
             report = hec.send_file(args.file, show_progress=False if args.no_progress else None,
-                                   raw_ingest=args.raw, timestamp_column=time_column,
-                                   hec_time=args.hec_time)
+                                   timestamp_column=time_column)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
     return _finish(report, args.dead_letter, what="line")

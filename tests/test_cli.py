@@ -205,12 +205,13 @@ def test_send_help_describes_every_option() -> None:
     out = hecnb("send", "--help")
     assert out.returncode == 0
     text = " ".join(out.stdout.split())
-    for option, words in (("--timeunit", "nanoseconds (default), milliseconds or seconds"),
-                          ("--retries", "retries of a request after the first attempt"),
+    for option, words in (("--timeunit NAME", "nanoseconds milliseconds seconds (ns ms s) "
+                                               "(default: nanoseconds)"),
+                          ("--retries N", "retries after the first attempt"),
                           ("--batch-bytes BYTES", "most bytes per request"),
                           ("--batch-events N", "most events per request"),
                           ("--time-column NAME", "auto (default"),
-                          ("--no-hec-time", "top-level 'time' member")):
+                          ("--no-hec-time", "top-level time")):
         assert option in text and words in text, option
     from hecnb.cli import _parser
 

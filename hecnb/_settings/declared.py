@@ -92,7 +92,8 @@ class Setting(Generic[T]):
                  cli: str | None = None, cli_off: str | None = None, cli_alias: str = "",
                  magic: str | None = None, why_not: str = "", profile: bool = False,
                  falconpy: bool = False, custom: bool = False, read_only: bool = False,
-                 secret: bool = False, portable: bool = True, shown: str = "") -> None:
+                 secret: bool = False, portable: bool = True, shown: str = "",
+                 metavar: str = "") -> None:
         self.default = default
         self.doc = doc
         self.check = check
@@ -106,6 +107,8 @@ class Setting(Generic[T]):
         self.custom, self.read_only, self.secret, self.portable = (custom, read_only, secret,
                                                                    portable)
         self.shown = shown  # the default as the docs say it, when repr(default) would not do
+        self.metavar = metavar or {"int": "N", "float": "SECONDS", "verify": "BUNDLE|yes|no",
+                                   "proxy": "URL|none"}.get(kind, "NAME")
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -237,15 +240,15 @@ class ConfigSettings:
         shown="$NGSIEM_API_KEY")
     ingest_url_key: Setting[str | None] = Setting(
         None, keyword="api_url_key", env="NGSIEM_URL_KEY", custom=True, falconpy=True,
-        cli="--url-key", magic="url_key", profile=True, shown="$NGSIEM_URL_KEY",
+        cli="--url-key", metavar="KEY", magic="url_key", profile=True, shown="$NGSIEM_URL_KEY",
         doc="the URL key: first label of the API URL's host (a whole URL is accepted too)")
     ingest_region: Setting[str] = Setting(
         "us1", env="NGSIEM_REGION", custom=True, falconpy=True, cli="--region", magic="region",
         profile=True, shown="$NGSIEM_REGION or us1",
         doc="us1 us2 us3 eu1 usgov1 usgov2 (us-1, US1, gov1 also work)")
     ingest_url: Setting[str] = Setting(
-        None, env="NGSIEM_INGEST_URL", custom=True, read_only=True, cli="--url", magic="url",
-        profile=True, shown="$NGSIEM_INGEST_URL",
+        None, env="NGSIEM_INGEST_URL", custom=True, read_only=True, cli="--url", metavar="URL",
+        magic="url", profile=True, shown="$NGSIEM_INGEST_URL",
         doc="the full API URL the console shows; wins over URL key + region")
     ingest_format: Setting[str] = Setting(
         "json", check=normalize_format, falconpy=True, cli="--format", magic="format",
@@ -266,7 +269,8 @@ class ConfigSettings:
         doc="Bearer (NG-SIEM) or Splunk (Splunk, Fluent Bit or Cribl receivers)")
     batch_max_bytes: Setting[int] = Setting(
         DEFAULT_BATCH_MAX_BYTES, check=_batch_bytes, kind="int", cli="--batch-bytes",
-        profile=True, shown="1 MiB", doc="most bytes per request, before compression")
+        metavar="BYTES", profile=True, shown="1 MiB",
+        doc="most bytes per request, before compression")
     batch_max_events: Setting[int | None] = Setting(
         None, check=_batch_events, kind="int", cli="--batch-events", profile=True,
         doc="most events per request (none: only the byte limit)")
@@ -389,7 +393,12 @@ def parse_text(setting: Setting[Any], text: str) -> Any:
     if setting.kind == "verify":
         return True if lower in _TRUE else False if lower in _FALSE else word
     if setting.kind == "proxy":
-        return None if lower in ("", "env") else False if lower in _FALSE | {"none"} else word
+        if lower in ("", "env"):
+            return None
+        if lower in _FALSE | {"none"}:
+            return False
+        _refuse_typed_password(word)
+        return word
     if lower in ("", "none", "default"):
         return None
     if setting.kind == "int":
@@ -403,6 +412,21 @@ def parse_text(setting: Setting[Any], text: str) -> Any:
         except ValueError:
             raise ConfigError(f"{setting.keyword}={text!r} is not a number.") from None
     return word
+
+
+def _refuse_typed_password(text: str) -> None:
+    """A proxy URL typed at a prompt, a command line or a notebook cell must not hold its
+    password (shell history, ``ps``, the saved notebook): it belongs in ``HTTPS_PROXY``."""
+    import httpx
+
+    try:
+        password = httpx.URL(text if "://" in text else "http://" + text).password
+    except (httpx.InvalidURL, ValueError):
+        return  # the setting's own check says what is wrong with it
+    if password:
+        raise ConfigError("the proxy holds a password, which would be kept in shell history, "
+                          "`ps` output or the notebook: put the proxy URL with its password "
+                          "in HTTPS_PROXY instead.")
 
 
 # ------------------------------------------------------------------------------- the CLI
@@ -423,7 +447,7 @@ def add_cli_options(group: Any) -> None:
                                default=None, help=help_text)
             continue
         flags = [s.cli, *([s.cli_alias] if s.cli_alias else [])]
-        group.add_argument(*flags, dest=dest, default=None, metavar=s.kind.upper(),
+        group.add_argument(*flags, dest=dest, default=None, metavar=s.metavar,
                            help=help_text)
         if s.cli_off:
             group.add_argument(s.cli_off, dest=dest, action="store_const", const=False,

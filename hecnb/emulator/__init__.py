@@ -21,7 +21,8 @@ Inside: ``server`` (the emulator, its routes and answers), ``decode`` (bodies to
 ``faults`` (the knobs), ``http`` (the threading server under it).
 """
 
-from .faults import Faults
+from .faults import Faults, parse_rate
 from .server import EVENT_PATHS, HEALTH_PATH, RAW_PATHS, STATS_PATH, Emulator, serve
 
-__all__ = ["EVENT_PATHS", "HEALTH_PATH", "RAW_PATHS", "STATS_PATH", "Emulator", "Faults", "serve"]
+__all__ = ["EVENT_PATHS", "HEALTH_PATH", "RAW_PATHS", "STATS_PATH", "Emulator", "Faults",
+           "parse_rate", "serve"]

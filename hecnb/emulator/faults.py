@@ -157,3 +157,22 @@ class _Link:
 
 
 _LINK_PIECE = 64 * 1024  # bytes read between two paces of the link
+
+
+_RATE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+               "bit": 1 / 8, "kbit": 1e3 / 8, "mbit": 1e6 / 8, "gbit": 1e9 / 8,
+               "bps": 1 / 8, "kbps": 1e3 / 8, "mbps": 1e6 / 8, "gbps": 1e9 / 8}
+
+
+def parse_rate(text: str) -> float:
+    """``'100Mbit'`` -> 12,500,000 bytes a second; a bare number is bytes a second (for
+    ``bandwidth`` and ``rate_limit_bytes`` given as text: ``hecnb emulate --bandwidth``)."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*?)(?:/s)?\s*",
+                         text.lower())
+    unit = match.group(2) if match else None
+    if match is None or unit not in _RATE_UNITS:
+        raise ValueError(f"{text!r} is not a rate: give bytes a second (1000000) or a number "
+                         "with a unit (100Mbit, 12.5MB, 512kbit)")
+    return float(match.group(1)) * _RATE_UNITS[unit]
