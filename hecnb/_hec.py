@@ -18,6 +18,7 @@ import httpx
 from . import __version__
 from ._encode.envelope import IngestPayload, JsonEventEncoder
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
+from ._lazy import is_frame
 from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._report.report import FailedEvent, SendReport
 from ._send.engine import NOT_SENT, STOPPED, describe_status
@@ -40,6 +41,7 @@ from ._settings.logs import LogFacility
 from ._settings.names import (
     CONTENT_TYPES,
     normalize_format,
+    normalize_region,
 )
 from ._settings.secret import SecretHeaders as _Headers
 from ._settings.secret import _mask_auth
@@ -176,6 +178,7 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         elif "api_url_key" in changes and "ingest_url" not in changes:
             kw["ingest_url"] = ""
         elif "ingest_region" in changes and kw["ingest_url"]:
+            normalize_region(changes["ingest_region"])  # a bad region says so first
             url_key = url_key_of(kw["ingest_url"])
             if url_key is None:
                 raise ConfigError("ingest_region= applies to a URL key, but the client has a "
@@ -282,7 +285,7 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
             events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
-        bulk = not _indexed and (not _plain(options) or fmt != "json" or _is_frame(events))
+        bulk = not _indexed and (not _plain(options) or fmt != "json" or is_frame(events))
         encoder = self._encoder(fmt, raw, bulk=bulk, **options)
         items: Iterable[Any] = events
         if bulk:
@@ -854,12 +857,8 @@ def _add_unreached(report: SendReport, data: Any, start: int, reason: str = NOT_
     n = len(data)
     if start >= n:
         return
-    labels = list(data.index[start:]) if _is_frame(data) else data[start:]
+    labels = list(data.index[start:]) if is_frame(data) else data[start:]
     report.failed.extend(FailedEvent(pos, label, reason)
                          for pos, label in zip(range(start, n), labels, strict=True))
     report.total += n - start
 
-
-def _is_frame(data: Any) -> bool:
-    """True for a pandas DataFrame, without importing pandas."""
-    return type(data).__module__.startswith("pandas") and hasattr(data, "columns")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["when_imported"]
+__all__ = ["is_frame", "when_imported"]
 
 
 def when_imported(name: str, callback: Callable[[], Any]) -> None:
@@ -66,3 +66,9 @@ class _Loader(importlib.abc.Loader):
         with contextlib.suppress(ValueError):
             sys.meta_path.remove(self.finder)
         self.finder.callback()
+
+
+def is_frame(data: Any) -> bool:
+    """True for a pandas DataFrame, found without importing pandas (``import hecnb`` and file
+    sends need no pandas; a frame can only exist once pandas was imported by its owner)."""
+    return type(data).__module__.startswith("pandas") and hasattr(data, "columns")

@@ -14,9 +14,11 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._hec import HEC
+from ._settings.secret import Secret
 
-__all__ = ["HOW_TO_CONFIGURE", "client_for", "configure", "current", "get_default",
-           "set_default"]
+__all__ = ["HOW_TO_CONFIGURE", "client_for", "configure", "current", "emulator", "get_default",
+           "key_from_environment",
+           "reconfigure", "set_default", "start_emulator", "stop_emulator"]
 
 HOW_TO_CONFIGURE = (
     "No HEC connection is configured for this session. Configure one with "
@@ -29,6 +31,8 @@ HOW_TO_CONFIGURE = (
 _lock = threading.Lock()
 _default: HEC | None = None
 _owned = False  # True when this module made the default (and so may close it)
+_emulator: Any = None  # the session's local emulator (magics and panel share it)
+_emulator_key: Secret | None = None
 
 
 def configure(hec: HEC | None = None, /, **hec_kwargs: Any) -> HEC:
@@ -112,3 +116,83 @@ def client_for(settings: Mapping[str, Any], key: Callable[[], str],
     if session is not None and not named:
         return nullcontext(session)
     return HEC(api_key=key(), **settings)
+
+
+def key_from_environment(var: str, environ: Mapping[str, str] | None = None) -> str:
+    """The API key held by the environment variable ``var`` (``%hec_config key_env=VAR``):
+    the key itself is never an argument of a magic (the notebook would keep it)."""
+    value = (os.environ if environ is None else environ).get(var, "").strip()
+    if not value:
+        raise ConfigError(f"The environment variable {var!r} is not set (or is empty): set it "
+                          "before starting Jupyter, or use hecnb.ConfigPanel().")
+    return value
+
+
+# ------------------------------------------------------------------- the session's emulator
+
+
+def emulator() -> Any:
+    """The session's local emulator while it runs (started by ``%hec_config emulator=on`` or
+    the panel's switch), else None."""
+    return _emulator if _emulator is not None and _emulator.running else None
+
+
+def start_emulator() -> Any:
+    """Start the session's emulator (once), with a fresh key that lives in memory only."""
+    global _emulator, _emulator_key
+    with _lock:
+        if _emulator is None or not _emulator.running:
+            import secrets
+
+            from .emulator import Emulator
+
+            _emulator_key = Secret(secrets.token_urlsafe(24))
+            _emulator = Emulator(api_key=_emulator_key.reveal()).start()
+        return _emulator
+
+
+def emulator_settings() -> dict[str, Any]:
+    """HEC keywords that point a client at the session's emulator (starting it)."""
+    emu = start_emulator()
+    assert _emulator_key is not None
+    return {"api_key": _emulator_key.reveal(), "ingest_url": emu.url, "api_url_key": "",
+            "proxy": False}
+
+
+def stop_emulator() -> None:
+    """Stop the session's emulator; a session default that pointed at it is cleared."""
+    global _emulator
+    with _lock:
+        emu, _emulator = _emulator, None
+    if emu is None:
+        return
+    default = current()
+    if default is not None and default.ingest_config.describe()["url"] in (emu.url, emu.raw_url):
+        set_default(None)
+    emu.stop()
+
+
+def reconfigure(changes: Mapping[str, Any], *, profile: str | None = None,
+                use_emulator: bool | None = None) -> HEC | None:
+    """A new session default: the current one (or a profile, or the emulator) with
+    ``changes`` (HEC keywords), made and set in one step (``%hec_config`` does this).
+    ``use_emulator=False`` stops the emulator; with nothing else to do, the result is None."""
+    from ._settings.profiles import load_profile
+
+    if use_emulator is False:
+        stop_emulator()
+        if not changes and profile is None:
+            return None
+    base = current()
+    changes = dict(changes)
+    if profile is not None:
+        made = HEC(**{**load_profile(profile).settings.hec_kwargs(), **changes})
+    elif use_emulator:
+        made = HEC(**{**(base.settings() if base is not None else {}), **emulator_settings(),
+                      **changes})
+    elif base is not None:
+        made = base.replace(**changes)
+    else:
+        made = HEC(**changes)
+    _replace(made, owned=True)
+    return made

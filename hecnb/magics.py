@@ -22,14 +22,9 @@ Example::
 from __future__ import annotations
 
 import argparse
-import html
-import os
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import (
@@ -43,17 +38,18 @@ from traitlets import Bool, Int, TraitError, Unicode, validate
 from traitlets.config.configurable import Configurable
 
 from . import _session
-from ._encode.formats import encode, encode_noted
 from ._errors import ConfigError, HecError
 from ._hec import HEC
-from ._settings.names import REGIONS, normalize_format, normalize_region, normalize_timeunit
-from ._settings.profiles import SECRET_FIELDS, load_profile
-from ._source.cells import CELL_FORMATS, parse_cell
+from ._preview import preview
+from ._report.table import Table
+from ._settings.declared import by_keyword, magic_fields, parse_text
+from ._settings.names import normalize_format
+from ._settings.profiles import SECRET_FIELDS
+from ._source.cells import CELL_FORMATS, notebook_variable, parse_cell
 from .emulator import Emulator
 
 __all__ = [
     "CONFIG_FIELDS",
-    "DryRun",
     "HecMagics",
     "load_ipython_extension",
     "parse_assignments",
@@ -70,22 +66,16 @@ KEY_REFUSED = (
     "hecnb.ConfigPanel(), %hec_config key_env=<environment variable>, or set NGSIEM_API_KEY."
 )
 
-#: ``%hec_config`` fields and what they set.
-CONFIG_FIELDS: dict[str, str] = {
-    "region": "region of the URL key (us1 us2 us3 eu1 usgov1 usgov2)",
-    "url": "the full API URL the Falcon console shows",
-    "url_key": "the URL key (first label of the API URL's host)",
-    "format": "ingest format: json yaml xml csv (also the magics' default)",
-    "raw": "use the raw endpoint: true or false (also the magics' default)",
-    "timeout": "seconds per request",
-    "timeunit": "unit of generated timestamps: nanoseconds milliseconds seconds",
+#: ``%hec_config`` fields that are not settings (every declared setting is a field too).
+_OWN_FIELDS: dict[str, str] = {
     "key_env": "name of the environment variable that holds the API key",
     "host": "default host for %hec_send events (empty: none)",
     "emulator": "on: start a local emulator and send to it; off: stop it",
     "profile": "load a profile saved from the config panel",
 }
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
+#: ``%hec_config`` fields and what they set: the declared settings' own, then these.
+CONFIG_FIELDS: dict[str, str] = {**{name: s.doc for name, s in magic_fields().items()},
+                                 **_OWN_FIELDS}
 
 
 # --------------------------------------------------------------------------- plain functions
@@ -112,15 +102,6 @@ class _hec_magic_arguments(magic_arguments):  # a decorator, named like IPython'
         return func
 
 
-def _flag(name: str, value: str) -> bool:
-    word = value.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    raise UsageError(f"{name}={value!r} is not true or false (use on/off, true/false, yes/no).")
-
-
 def parse_assignments(line: str) -> dict[str, str]:
     """``'region=eu1 format=csv'`` -> ``{'region': 'eu1', 'format': 'csv'}``, checked.
 
@@ -137,7 +118,7 @@ def parse_assignments(line: str) -> dict[str, str]:
         if not sep or not name:
             raise UsageError(f"{token!r} is not a setting: write name=value, for example "
                              "%hec_config region=eu1.")
-        if name not in CONFIG_FIELDS:
+        if name not in CONFIG_FIELDS:  # the declared settings' fields, and the magics' own
             raise UsageError(f"%hec_config has no field {name!r}: use "
                              f"{', '.join(CONFIG_FIELDS)}.")
         settings[name] = value.strip()
@@ -145,34 +126,11 @@ def parse_assignments(line: str) -> dict[str, str]:
 
 
 def resolve_variable(namespace: Mapping[str, Any], name: str) -> Any:
-    """The DataFrame or list called ``name`` (a dict becomes a list of one event); ``a.b``
-    follows attributes."""
-    head, *attrs = name.split(".")
-    if not head.isidentifier() or not all(a.isidentifier() for a in attrs):
-        raise UsageError(f"{name!r} is not a variable name: %hec_send takes the name of a "
-                         "DataFrame, list or dict.")
-    if head not in namespace:
-        raise UsageError(f"No variable named {head!r} in the notebook: run the cell that "
-                         "makes it first.")
-    value = namespace[head]
-    for i, attr in enumerate(attrs):
-        try:
-            value = getattr(value, attr)
-        except AttributeError:
-            where = ".".join([head, *attrs[:i]])
-            raise UsageError(f"{where!r} has no attribute {attr!r}.") from None
-    if isinstance(value, dict):
-        return [value]  # one event (HEC.send takes an iterable of events)
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if _is_frame(value):
-        return value
-    raise UsageError(f"{name!r} is a {type(value).__name__}: %hec_send sends a DataFrame, a list "
-                     "of dicts or a dict.")
-
-
-def _is_frame(value: Any) -> bool:
-    return type(value).__module__.startswith("pandas") and hasattr(value, "columns")
+    """The DataFrame or list called ``name`` (see ``hecnb._source.cells.notebook_variable``)."""
+    try:
+        return notebook_variable(namespace, name)
+    except HecError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _labels(text: str | None) -> list[str] | None:
@@ -180,106 +138,6 @@ def _labels(text: str | None) -> list[str] | None:
         return None
     labels = [part.strip() for part in text.split(",") if part.strip()]
     return labels or None
-
-
-def _head(data: Any, n: int) -> Any:
-    if _is_frame(data):
-        return data.head(n)
-    if isinstance(data, dict):
-        return [data]
-    return list(data[:n])
-
-
-def _length(data: Any) -> int:
-    return 1 if isinstance(data, dict) else len(data)
-
-
-@dataclass
-class DryRun:
-    """What ``--dry-run`` shows: the first request body (for the first events) and counts."""
-
-    text: str
-    events: int
-    shown: int
-    requests: int
-    url: str | None
-    ingest_format: str
-    raw: bool
-    event_time: str = ""  # where the events' time comes from (the report's sentence)
-    warnings: tuple[str, ...] = ()
-
-    def summary(self) -> str:
-        """One line: how many events, how many requests, to where, and their time."""
-        where = self.url or "(no destination configured yet)"
-        mode = "raw" if self.raw else self.ingest_format
-        time = f" {self.event_time[0].upper()}{self.event_time[1:]}." if self.event_time \
-            else ""
-        warned = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"Dry run: {self.events:,} {_plural(self.events, 'event')} would be sent in "
-                f"{self.requests:,} {_plural(self.requests, 'request')} to {where} ({mode}); "
-                f"nothing was sent.{time}{warned} First request body, first "
-                f"{self.shown:,} {_plural(self.shown, 'event')}:")
-
-    def __str__(self) -> str:
-        return f"{self.summary()}\n{self.text}"
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        return (f"<div class='hecnb-dry-run'><b>{html.escape(self.summary())}</b>"
-                f"<pre>{html.escape(self.text)}</pre></div>")
-
-
-def _plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
-
-
-class _Table:
-    """A titled two-column table: HTML in a notebook, aligned text elsewhere."""
-
-    def __init__(self, title: str, rows: list[tuple[str, str]]) -> None:
-        self.title, self.rows = title, rows
-
-    def __repr__(self) -> str:
-        width = max((len(k) for k, _ in self.rows), default=0)
-        return "\n".join([self.title, *(f"  {k:<{width}}  {v}" for k, v in self.rows)])
-
-    def _repr_html_(self) -> str:
-        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-                       for k, v in self.rows)
-        return (f"<table class='hecnb-config'><caption style='text-align:left'><b>"
-                f"{html.escape(self.title)}</b></caption>{body}</table>")
-
-
-def _client_kwargs(hec: HEC) -> tuple[dict[str, Any], str | None]:
-    """Keywords that rebuild ``hec`` (key included, in memory only), and the URL key of its
-    full URL when it has one (so that ``region=`` can still apply)."""
-    cfg = hec.ingest_config
-    kwargs: dict[str, Any] = {
-        "api_key": cfg.ingest_key, "ingest_format": cfg.ingest_format,
-        "raw_ingest": cfg.raw_ingest, "ingest_timeout": cfg.ingest_timeout,
-        "ingest_timeunit": cfg.ingest_timeunit, "auth_scheme": cfg.auth_scheme,
-        "batch_max_bytes": cfg.batch_max_bytes, "batch_max_events": cfg.batch_max_events,
-        "compress": cfg.compress, "verify": cfg.verify,
-        "allow_insecure_http": cfg.allow_insecure_http,
-        "retry_count": hec.retry_count, "thread_count": hec.thread_count,
-        "max_in_flight": hec.max_in_flight, "hec_time": hec.hec_time,
-        "ingest_region": cfg.ingest_region,
-    }
-    if cfg.describe()["region"] is None:  # a full URL was given: it wins over key + region
-        kwargs.update(ingest_url=cfg.ingest_url, api_url_key="")
-        return kwargs, cfg.ingest_url_key or _url_key_of(cfg.ingest_url)
-    kwargs.update(api_url_key=cfg.ingest_url_key or "", ingest_url="")
-    return kwargs, None
-
-
-def _url_key_of(url: str) -> str | None:
-    """``https://abc.ingest.us-1.crowdstrike.com/...`` -> ``'abc'``; None for other hosts."""
-    host = httpx.URL(url).host
-    label, _, rest = host.partition(".")
-    return label if rest in REGIONS.values() else None
 
 
 # ------------------------------------------------------------------------------------ magics
@@ -309,8 +167,6 @@ class HecMagics(Magics, Configurable):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._emulator: Emulator | None = None
-        self._emulator_key = ""
 
     @validate("ingest_format")
     def _check_format(self, proposal: Any) -> str | None:
@@ -404,8 +260,12 @@ class HecMagics(Magics, Configurable):
         out = args.out or self.report_variable
         if not out.isidentifier():
             raise UsageError(f"--out {out!r} is not a Python name.")
-        if args.dry_run:
-            self._show(self._dry_run(data, ingest_format, raw, options))
+        if args.dry_run:  # encoded once, as a send would, with the session default's limits
+            try:
+                self._show(preview(data, self.preview_rows, whole=True,
+                                   ingest_format=ingest_format, raw_ingest=raw, **options))
+            except HecError as exc:
+                raise UsageError(str(exc)) from None
             return
         hec = self._client()
         progress = self.show_progress if args.progress is None else args.progress
@@ -441,34 +301,6 @@ class HecMagics(Magics, Configurable):
             options["na"] = args.na
         return options
 
-    def _dry_run(self, data: Any, ingest_format: str, raw: bool,
-                 options: dict[str, Any]) -> DryRun:
-        """Encode as a send would, with the session default's limits if there is one."""
-        hec = _session.current()
-        limits: dict[str, Any] = {}
-        timeunit, url = "nanoseconds", None
-        if hec is not None:
-            cfg = hec.ingest_config
-            limits = {"batch_max_bytes": cfg.batch_max_bytes,
-                      "batch_max_events": cfg.batch_max_events}
-            timeunit = cfg.ingest_timeunit
-            url = cfg.raw_ingest_url if raw else cfg.ingest_url
-        if hec is not None:
-            options.setdefault("hec_time", hec.hec_time)
-        try:
-            bodies, notes = encode_noted(data, ingest_format, raw=raw, timeunit=timeunit,
-                                         **limits, **options)
-            first = encode(_head(data, self.preview_rows), ingest_format, raw=raw,
-                           timeunit=timeunit, **limits, **options)
-        except HecError as exc:
-            raise UsageError(str(exc)) from None
-        total = _length(data)
-        return DryRun(text=first[0].decode("utf-8") if first else "", events=total,
-                      shown=min(total, self.preview_rows), requests=len(bodies), url=url,
-                      ingest_format=ingest_format, raw=raw,
-                      event_time=notes.summary() if notes is not None else "",
-                      warnings=tuple(notes.all_warnings()) if notes is not None else ())
-
     # -- %hec_config -----------------------------------------------------------------------------
     @line_magic
     def hec_config(self, line: str = "") -> None:
@@ -482,7 +314,7 @@ class HecMagics(Magics, Configurable):
             self._configure(settings)
         self._show(self.describe())
 
-    def describe(self) -> _Table:
+    def describe(self) -> Table:
         """The active configuration, safe to show: the key masked."""
         hec = _session.current()
         rows: list[tuple[str, str]] = []
@@ -499,108 +331,49 @@ class HecMagics(Magics, Configurable):
             ("magics: raw", "(as the client)" if self.raw_ingest is None else str(self.raw_ingest)),
             ("magics: host", self.host or "(none)"),
             ("magics: report variable", self.report_variable),
-            ("emulator", self._emulator.url if self._emulator is not None else "off"),
+            ("emulator", emu.url if (emu := _session.emulator()) is not None else "off"),
         ]
-        return _Table(title, rows)
+        return Table(title, rows)
 
     def _configure(self, settings: dict[str, str]) -> None:
         """Apply ``%hec_config`` fields: a new session default, then the magics' defaults."""
         fields = dict(settings)
-        fmt = None
-        if "format" in fields:
-            try:
-                fmt = fields["format"] = normalize_format(fields["format"])
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
-        raw = _flag("raw", fields["raw"]) if "raw" in fields else None
-        emulator = _flag("emulator", fields.pop("emulator")) if "emulator" in fields else None
-        host = fields.pop("host", None)
-        if emulator is False:
-            self.stop_emulator()
-        if emulator or fields:
-            kwargs = self._client_keywords(fields, emulator=bool(emulator), raw=raw)
-            try:
-                _session.configure(**kwargs)
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
+        emulator = host = None
+        try:
+            if "emulator" in fields:
+                emulator = parse_text(by_keyword()["raw_ingest"], fields.pop("emulator"))
+            host = fields.pop("host", None)
+            profile = fields.pop("profile", None)
+            changes = {by_magic[name].keyword: parse_text(by_magic[name], text)
+                       for name, text in fields.items() if name in (by_magic := magic_fields())}
+            if "key_env" in fields:
+                changes["api_key"] = _session.key_from_environment(fields["key_env"])
+            if emulator is not None or profile is not None or changes:
+                made = _session.reconfigure(changes, profile=profile, use_emulator=emulator)
+            else:
+                made = None
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
         if host is not None:
             self.host = host or None
-        if fmt is not None:
-            self.ingest_format = fmt
-        if raw is not None:
-            self.raw_ingest = raw
+        if made is not None and "ingest_format" in changes:
+            self.ingest_format = made.ingest_format
+        if made is not None and "raw_ingest" in changes:
+            self.raw_ingest = made.raw_ingest
 
-    def _client_keywords(self, fields: dict[str, str], *, emulator: bool,
-                         raw: bool | None) -> dict[str, Any]:
-        """HEC keywords: the current default (or a profile, or the emulator) plus ``fields``."""
-        current = _session.current()
-        kwargs, url_key = _client_kwargs(current) if current is not None else ({}, None)
-        if "profile" in fields:
-            try:
-                kwargs, url_key = load_profile(fields["profile"]).settings.hec_kwargs(), None
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
-        if emulator:
-            emu = self.start_emulator()
-            kwargs.update(ingest_url=emu.url, api_url_key="", api_key=self._emulator_key)
-            url_key = None
-        if "url" in fields:
-            kwargs.update(ingest_url=fields["url"], api_url_key="")
-            url_key = None
-        if "url_key" in fields:
-            kwargs.update(api_url_key=fields["url_key"], ingest_url="")
-        if "region" in fields:
-            try:
-                kwargs["ingest_region"] = normalize_region(fields["region"])
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
-            if kwargs.get("ingest_url"):
-                if not url_key:
-                    raise UsageError("region= applies to a URL key but a full URL is set: give "
-                                     "url_key=... with it, or set url= to the API URL.")
-                kwargs.update(api_url_key=url_key, ingest_url="")
-        if "format" in fields:
-            kwargs["ingest_format"] = fields["format"]
-        if raw is not None:
-            kwargs["raw_ingest"] = raw
-        if "timeout" in fields:
-            kwargs["ingest_timeout"] = fields["timeout"]
-        if "timeunit" in fields:
-            try:
-                kwargs["ingest_timeunit"] = normalize_timeunit(fields["timeunit"])
-            except ConfigError as exc:
-                raise UsageError(str(exc)) from None
-        if "key_env" in fields:
-            var = fields["key_env"]
-            value = os.environ.get(var, "").strip()
-            if not value:
-                raise UsageError(f"The environment variable {var!r} is not set (or is empty): "
-                                 "set it before starting Jupyter, or use hecnb.ConfigPanel().")
-            kwargs["api_key"] = value
-        return kwargs
-
-    # -- the local emulator -------------------------------------------------------------------
+    # -- the local emulator (the session's: the config panel shares it) --------------------------
     @property
     def emulator(self) -> Emulator | None:
-        """The emulator started by ``%hec_config emulator=on``, if running."""
-        return self._emulator
+        """The emulator started by ``%hec_config emulator=on`` (or the panel), if running."""
+        return _session.emulator()  # type: ignore[no-any-return]
 
     def start_emulator(self) -> Emulator:
-        """Start a local emulator (once) with a fresh key, kept until ``emulator=off``."""
-        if self._emulator is None or not self._emulator.running:
-            self._emulator_key = secrets.token_urlsafe(24)
-            self._emulator = Emulator(api_key=self._emulator_key).start()
-        return self._emulator
+        """Start the session's local emulator (once), kept until ``emulator=off``."""
+        return _session.start_emulator()  # type: ignore[no-any-return]
 
     def stop_emulator(self) -> None:
         """Stop the emulator; a session default that pointed at it is cleared."""
-        emu, self._emulator = self._emulator, None
-        if emu is None:
-            return
-        current = _session.current()
-        if current is not None and current.ingest_config.ingest_url == emu.url:
-            _session.set_default(None)
-        emu.stop()
+        _session.stop_emulator()
 
 
 def _registered(shell: Any) -> list[Any]:

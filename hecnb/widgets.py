@@ -21,7 +21,6 @@ saves with the notebook; the panel shows only ``key set (****abcd)``. Profiles n
 from __future__ import annotations
 
 import html
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,7 +30,6 @@ from traitlets import Unicode
 from . import _session
 from ._errors import ConfigError, HecError
 from ._hec import HEC, ConnectionCheck
-from ._settings.config import mask_secret
 from ._settings.names import CONTENT_TYPES, REGIONS
 from ._settings.profiles import (
     ConnectionSettings,
@@ -84,13 +82,11 @@ class ConfigPanel:
         self.model = ConnectionSettings()
         self._hec: HEC | None = None
         self._applied: HEC | None = None
-        self._emulator: Emulator | None = None
-        self._emulator_key = ""
         self._syncing = False
         self.last_check: ConnectionCheck | None = None
         current = _session.current()
-        if current is not None:
-            self._adopt(current)
+        if current is not None:  # start from the session default: its settings and key
+            self.model = ConnectionSettings.from_hec(current)
         self._build()
         self._wire()
         self._show_model()
@@ -170,21 +166,6 @@ class ConfigPanel:
         return on_click
 
     # -- model <-> widgets ----------------------------------------------------------------------
-    def _adopt(self, hec: HEC) -> None:
-        """Start from an existing client (the session default): its settings and key."""
-        cfg = hec.ingest_config
-        described = cfg.describe()
-        self.model.region = cfg.ingest_region
-        self.model.url_or_key = (cfg.ingest_url if described["region"] is None
-                                 else cfg.ingest_url_key or "")
-        self.model.ingest_format = cfg.ingest_format
-        self.model.raw_ingest = cfg.raw_ingest
-        self.model.timeout = float(cfg.ingest_timeout)
-        proxy = cfg.proxy
-        if isinstance(proxy, str) and cfg.proxy_shown == proxy:  # never a proxy's password
-            self.model.proxy = proxy
-        self.model.set_key(cfg.ingest_key)
-
     def _show_model(self) -> None:
         """Copy the model into the controls (without treating that as user input)."""
         was = self._syncing
@@ -279,8 +260,7 @@ class ConfigPanel:
     def hec_kwargs(self) -> dict[str, Any]:
         """Keywords for :class:`hecnb.HEC` from the panel (a ConfigError says what is missing)."""
         if self._emulator is not None:
-            return {"api_key": self._emulator_key, "ingest_url": self._emulator.url,
-                    "api_url_key": "", "ingest_format": self.model.ingest_format,
+            return {**_session.emulator_settings(), "ingest_format": self.model.ingest_format,
                     "raw_ingest": self.model.raw_ingest, "ingest_timeout": self.model.timeout}
         return self.model.hec_kwargs()
 
@@ -354,33 +334,36 @@ class ConfigPanel:
 
     # -- the local emulator -------------------------------------------------------------------
     @property
+    def _emulator(self) -> Emulator | None:
+        return _session.emulator()  # type: ignore[no-any-return]
+
+    @property
     def emulator(self) -> Emulator | None:
-        """The emulator the switch started, while it runs."""
+        """The session's emulator (the switch, or ``%hec_config emulator=on``), while it runs."""
         return self._emulator
 
     def start_emulator(self) -> Emulator:
-        """Start a local emulator, point the panel at it and apply (it needs nothing typed)."""
-        if self._emulator is None:
-            self._emulator_key = secrets.token_urlsafe(24)
-            self._emulator = Emulator(api_key=self._emulator_key).start()
+        """Start the session's local emulator, point the panel at it and apply (it needs
+        nothing typed)."""
+        _session.start_emulator()
         self._invalidate()
         self._show_model()
         self.apply()
-        self._say(f"\u2714 Emulator running at {self._emulator.url}; it is the session default "
+        emu = _session.start_emulator()
+        self._say(f"\u2714 Emulator running at {emu.url}; it is the session default "
                   "now (its events: panel.emulator.events).", _OK)
-        return self._emulator
+        return emu  # type: ignore[no-any-return]
 
     def stop_emulator(self) -> None:
         """Stop the emulator; a session default that pointed at it is cleared."""
-        emu, self._emulator = self._emulator, None
-        if emu is None:
+        if self._emulator is None:
             return
         old, self._hec = self._hec, None
         if old is not None:
             if old is _session.current():
                 _session.set_default(None)
             old.close()
-        emu.stop()
+        _session.stop_emulator()
         self._show_model()
         self._say("Emulator stopped; configure a collector and press Apply.")
 
@@ -399,7 +382,7 @@ class ConfigPanel:
     def __repr__(self) -> str:
         target = self._emulator.url if self._emulator else (self.model.url_or_key or None)
         key = "emulator" if self._emulator else (
-            mask_secret(self.model._key) if self.model.has_key else self.model.key_hint)
+            self.model.key_hint)
         return (f"ConfigPanel(region={self.model.region!r}, url={target!r}, key={key!r}, "
                 f"format={self.model.ingest_format!r}, raw={self.model.raw_ingest}, "
                 f"timeout={self.model.timeout:g}, emulator={'on' if self._emulator else 'off'})")

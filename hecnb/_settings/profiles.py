@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
-from .config import mask_secret
+from .declared import by_keyword, parse_text, profile_fields
 from .names import normalize_format, normalize_region
+from .secret import Secret
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -133,9 +134,18 @@ def _keyring_get(name: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------------- settings
 
 
+#: The panel's fields and the settings they are (the others a profile holds go in ``extra``).
+_PANEL = {"region": "ingest_region", "ingest_format": "ingest_format",
+          "raw_ingest": "raw_ingest", "timeout": "ingest_timeout", "proxy": "proxy"}
+
+
 @dataclass
 class ConnectionSettings:
     """Where and how to send, plus where the key comes from; the key stays in memory only.
+
+    The fields are the config panel's; every other setting a profile may hold (the declared
+    ones with ``profile=True``: batch limits, compression, auth scheme...) is in ``extra``, by
+    keyword. The key is a :class:`~hecnb._settings.secret.Secret`, never printed or saved.
 
     >>> s = ConnectionSettings(url_or_key="a1b2c3d4", region="eu1")
     >>> s.set_key("k" * 32)
@@ -152,10 +162,25 @@ class ConnectionSettings:
     key_env: str = "NGSIEM_API_KEY"
     use_emulator: bool = False
     proxy: str = ""  # for https:// targets; "" = the environment's (HTTPS_PROXY ...)
-    _key: str | None = field(default=None, init=False, repr=False, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+    _key: Secret | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.validate()
+
+    @classmethod
+    def from_hec(cls, hec: Any) -> ConnectionSettings:
+        """The settings of an existing client (the session default), its key in memory."""
+        values = hec.settings()
+        made = cls(region=values["ingest_region"],
+                   url_or_key=values["ingest_url"] or values["api_url_key"] or "",
+                   ingest_format=values["ingest_format"], raw_ingest=values["raw_ingest"],
+                   timeout=float(values["ingest_timeout"]),
+                   proxy=values["proxy"] if isinstance(values["proxy"], str) else "",
+                   extra={k: v for k, v in values.items()
+                          if k in _EXTRA and v != by_keyword()[k].default_value()})
+        made.set_key(hec.ingest_config.ingest_key)
+        return made
 
     def validate(self) -> None:
         """Normalise the fields; a ConfigError names the first bad one."""
@@ -178,12 +203,20 @@ class ConnectionSettings:
             raise ConfigError(f"key_env must be the name of an environment variable, such as "
                               f"NGSIEM_API_KEY; got {self.key_env!r}.")
         self.proxy = _check_proxy(self.proxy)
+        declared = by_keyword()
+        for keyword, value in list(self.extra.items()):
+            if keyword not in _EXTRA:
+                raise ConfigError(f"a profile holds no setting {keyword!r}: it may hold "
+                                  f"{', '.join(sorted(_EXTRA))}.")
+            if isinstance(value, str):
+                value = parse_text(declared[keyword], value)
+            self.extra[keyword] = declared[keyword].normalize(value)
 
     # -- the key (memory only) --------------------------------------------------------------
     def set_key(self, key: str | None) -> None:
         """Hold the API key in memory (None or blank forgets it)."""
         text = (key or "").strip()
-        self._key = text or None
+        self._key = Secret(text) if text else None
 
     @property
     def has_key(self) -> bool:
@@ -193,13 +226,13 @@ class ConnectionSettings:
     def resolve_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key held in memory, else the value of the ``key_env`` variable."""
         env = os.environ if environ is None else environ
-        return self._key or env.get(self.key_env) or None
+        return (self._key.reveal() if self._key else None) or env.get(self.key_env) or None
 
     @property
     def key_hint(self) -> str:
         """The key as ``'****'`` + at most its last 4 characters, or where it would come from."""
         if self._key:
-            return mask_secret(self._key)
+            return str(self._key)  # masked
         state = "set" if os.environ.get(self.key_env) else "not set"
         return f"from ${self.key_env} ({state})"
 
@@ -207,12 +240,10 @@ class ConnectionSettings:
     def hec_kwargs(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Keywords for :class:`hecnb.HEC`; a ConfigError says what is missing."""
         self.validate()
-        kwargs: dict[str, Any] = {
-            "ingest_format": self.ingest_format,
-            "raw_ingest": self.raw_ingest,
-            "ingest_timeout": self.timeout,
-            "ingest_region": self.region,
-        }
+        kwargs: dict[str, Any] = {keyword: getattr(self, name) for name, keyword in
+                                  _PANEL.items()}
+        kwargs["proxy"] = self.proxy or None
+        kwargs.update(self.extra)
         target = self.url_or_key
         if not target:
             raise ConfigError("No destination: enter the URL key, or the full API URL the Falcon "
@@ -226,26 +257,22 @@ class ConnectionSettings:
             raise ConfigError(f"No API key: type it in the config panel, or set the environment "
                               f"variable {self.key_env}.")
         kwargs["api_key"] = key
-        if self.proxy:
-            kwargs["proxy"] = self.proxy
         return kwargs
 
     # -- profile form ---------------------------------------------------------------------------
     def to_profile(self) -> dict[str, Any]:
-        """What a profile file holds: everything but the key (and the emulator switch)."""
+        """What a profile file holds: everything but the key (and the emulator switch), each
+        setting under its ``%hec_config`` field name."""
         self.validate()
-        data: dict[str, Any] = {
-            "hecnb_profile": _VERSION,
-            "region": self.region,
-            "url": self.url_or_key,
-            "format": self.ingest_format,
-            "raw": self.raw_ingest,
-            "timeout": self.timeout,
-            "key_source": self.key_source,
-            "key_env": self.key_env,
-        }
-        if self.proxy:
-            data["proxy"] = self.proxy
+        data: dict[str, Any] = {"hecnb_profile": _VERSION, "url": self.url_or_key,
+                                "key_source": self.key_source, "key_env": self.key_env}
+        fields = _field_of()
+        for name, keyword in _PANEL.items():
+            value = getattr(self, name)
+            if value not in ("", None):
+                data[fields[keyword]] = value
+        for keyword, value in self.extra.items():
+            data[fields[keyword]] = value
         return data
 
     @classmethod
@@ -257,16 +284,31 @@ class ConnectionSettings:
         if secret:
             raise ConfigError(f"The profile holds a secret field ({', '.join(secret)}): remove "
                               "it, the key belongs in the keyring or an environment variable.")
-        return cls(
-            region=data.get("region", "us1"),
-            url_or_key=data.get("url", ""),
-            ingest_format=data.get("format", "json"),
-            raw_ingest=data.get("raw", False),
-            timeout=data.get("timeout", 5.0),
-            key_source=data.get("key_source", "env"),
-            key_env=data.get("key_env", "NGSIEM_API_KEY"),
-            proxy=data.get("proxy") or "",
-        )
+        declared = profile_fields()
+        own = {"hecnb_profile", "url", "key_source", "key_env"}
+        unknown = [k for k in data if k not in declared and k not in own]
+        if unknown:
+            raise ConfigError(f"The profile has a field hecnb does not know ({unknown[0]!r}); "
+                              f"it may hold {', '.join(sorted({*declared, *own}))}.")
+        by_setting = {s.keyword: data[name] for name, s in declared.items() if name in data}
+        panel = {name: by_setting.pop(keyword) for name, keyword in _PANEL.items()
+                 if keyword in by_setting}
+        by_setting.pop("ingest_url", None)  # "url" is the panel's URL-or-key field
+        by_setting.pop("api_url_key", None)
+        return cls(url_or_key=data.get("url", ""), key_source=data.get("key_source", "env"),
+                   key_env=data.get("key_env", "NGSIEM_API_KEY"),
+                   **{k: v for k, v in panel.items() if v is not None},
+                   extra=by_setting)
+
+
+def _field_of() -> dict[str, str]:
+    """``{keyword: profile field name}``."""
+    return {s.keyword: name for name, s in profile_fields().items()}
+
+
+#: Settings a profile may hold beyond the panel's fields (and the destination).
+_EXTRA = frozenset(s.keyword for s in profile_fields().values()) - set(_PANEL.values()) - {
+    "ingest_url", "api_url_key"}
 
 
 def _check_proxy(value: Any) -> str:

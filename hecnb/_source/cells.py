@@ -30,14 +30,16 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree
 
 import yaml
 
 from .._errors import ConversionError
+from .._lazy import is_frame
 
-__all__ = ["CELL_FORMATS", "parse_cell"]
+__all__ = ["CELL_FORMATS", "notebook_variable", "parse_cell"]
 
 #: Formats a cell body may be written in (``text`` is a cell-only format, sent as json/raw).
 CELL_FORMATS: tuple[str, ...] = ("json", "yaml", "xml", "csv", "text")
@@ -249,3 +251,32 @@ def _parse_text(text: str) -> list[Any]:
 
 _PARSERS = {"json": _parse_json, "yaml": _parse_yaml, "yml": _parse_yaml, "xml": _parse_xml,
             "csv": _parse_csv, "text": _parse_text, "ndjson": _parse_json, "jsonl": _parse_json}
+
+
+def notebook_variable(namespace: Mapping[str, Any], name: str) -> Any:
+    """The DataFrame or list called ``name`` (a dict becomes a list of one event); ``a.b``
+    follows attributes."""
+    head, *attrs = name.split(".")
+    if not head.isidentifier() or not all(a.isidentifier() for a in attrs):
+        raise ConversionError(f"{name!r} is not a variable name: %hec_send takes the name of a "
+                              "DataFrame, list or dict.")
+    if head not in namespace:
+        raise ConversionError(f"No variable named {head!r} in the notebook: run the cell that "
+                              "makes it first.")
+    value = namespace[head]
+    for i, attr in enumerate(attrs):
+        try:
+            value = getattr(value, attr)
+        except AttributeError:
+            where = ".".join([head, *attrs[:i]])
+            raise ConversionError(f"{where!r} has no attribute {attr!r}.") from None
+    if isinstance(value, dict):
+        return [value]  # one event (HEC.send takes an iterable of events)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if is_frame(value):
+        return value
+    raise ConversionError(f"{name!r} is a {type(value).__name__}: %hec_send sends a DataFrame, "
+                          "a list of dicts or a dict.")
+
+
