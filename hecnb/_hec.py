@@ -20,8 +20,8 @@ from ._encode.envelope import IngestPayload, JsonEventEncoder
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._lazy import is_frame
 from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
+from ._report.reasons import NOT_SENT, STOPPED, describe_status
 from ._report.report import FailedEvent, SendReport
-from ._send.engine import NOT_SENT, STOPPED, describe_status
 from ._send.manager import SessionManager
 from ._send.retry import is_delivered
 from ._settings.config import IngestConfig, mask_secret

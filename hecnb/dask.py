@@ -54,9 +54,9 @@ from ._dask_accessor import DaskNgsiemAccessor
 from ._encode.formats import encode, to_events
 from ._errors import ConfigError, ConversionError
 from ._hec import HEC, check_send_keywords, split_keywords
+from ._progress import _interactive
 from ._report.deadletter import ReplayEncoder
 from ._report.report import BatchResult, FailedEvent, SendReport
-from ._send.engine import _interactive
 from ._session import current
 from ._settings.names import CONTENT_TYPES, normalize_format
 

@@ -14,7 +14,7 @@ from conftest import KEY
 
 import hecnb
 from hecnb import HEC, ConfigError, SendReport, _session
-from hecnb._send import engine as _sender
+from hecnb._send import run as _sender
 from hecnb.emulator import Emulator
 
 

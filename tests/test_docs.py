@@ -178,7 +178,7 @@ def test_a_failing_example_fails_the_test(workdir: Path, emu: Emulator) -> None:
 
 def test_chunk_sizes_in_the_docs_are_the_codes() -> None:
     from hecnb._encode.frames import CHUNK_ROWS
-    from hecnb._send.engine import CHUNK
+    from hecnb._send.producer import CHUNK
 
     delivery = (ROOT / "docs" / "delivery.md").read_text()
     formats = (ROOT / "docs" / "formats.md").read_text()

@@ -213,7 +213,7 @@ def test_tls_off_warns_once_per_client_not_per_request(tmp_path: Path) -> None:
 def test_the_engines_per_run_state_shows_no_key() -> None:
     # what every request of a run shares (headers included) may end up in a debugger or a
     # traceback's repr: the key must not be in it
-    from hecnb._send.engine import _Send
+    from hecnb._send.request import _Send
 
     emu = Emulator(api_key=SECRET).start()
     hec = HEC(api_key=SECRET, ingest_url=emu.url)

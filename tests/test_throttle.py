@@ -260,7 +260,7 @@ def test_the_pace_is_kept_from_send_to_send_and_forgotten_when_unused() -> None:
 
 def test_the_progress_bar_says_when_the_send_is_throttled(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    from hecnb._send import engine as _sender
+    from hecnb._send import run as _sender
 
     class Bar:
         def __init__(self) -> None:

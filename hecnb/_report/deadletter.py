@@ -23,7 +23,7 @@ import orjson
 
 from .._encode.envelope import dumps
 from .._errors import ConversionError, EventFileError
-from .._send.engine import NOT_SENT, STOPPED
+from .reasons import NOT_SENT, STOPPED
 
 if TYPE_CHECKING:
     from .report import SendReport
