@@ -21,8 +21,10 @@ from ._errors import (
     HecTransportError,
     SendError,
 )
-from ._hec import HEC, ConnectionCheck, DeliveredCount, HTTPEventCollector
+from ._hec import HEC, HTTPEventCollector
 from ._lazy import when_imported as _when_imported
+from ._report.check import ConnectionCheck
+from ._report.delivered import DeliveredCount
 from ._report.report import BatchResult, FailedEvent, SendReport
 from ._send.manager import SessionManager
 from ._session import configure

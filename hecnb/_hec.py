@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import itertools
 import logging
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,11 +17,13 @@ from . import __version__
 from ._encode.envelope import IngestPayload, JsonEventEncoder
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._lazy import is_frame
-from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
-from ._report.reasons import NOT_SENT, STOPPED, describe_status
+from ._report.check import ConnectionCheck
+from ._report.deadletter import ReplayEncoder
+from ._report.delivered import DeliveredCount
+from ._report.reasons import NOT_SENT, STOPPED
+from ._report.replay import replay_chunks, replay_groups
 from ._report.report import FailedEvent, SendReport
 from ._send.manager import SessionManager
-from ._send.retry import is_delivered
 from ._settings.config import IngestConfig, mask_secret
 from ._settings.declared import (
     ConfigSettings,
@@ -57,30 +57,6 @@ _PLAIN_SEND_OPTIONS = frozenset({"timeunit", "timestamp_column", "hec_time"})
 _TEST_EVENT = {"host": "connection_test", "test": "connection"}
 _OWNERS = {"ConfigSettings": "ingest_config", "EngineSettings": "session_manager",
            "LogSettings": "log_facility"}
-
-
-@dataclass
-class ConnectionCheck:
-    """The result of :meth:`HEC.check_connection`; truthy when the collector accepted an event."""
-
-    ok: bool
-    url: str
-    status: int | None
-    reason: str
-    latency_ms: float | None = None
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __str__(self) -> str:
-        return self.reason
-
-    def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.ok else "#cf222e"
-        mark = "&#10004;" if self.ok else "&#10008;"
-        import html
-
-        return f"<span style='color:{colour}'>{mark} {html.escape(self.reason)}</span>"
 
 
 class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
@@ -297,9 +273,9 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         def keep_source(report: SendReport) -> SendReport:
             report.source, report.bulk = events, bulk  # what a resend re-encodes from
             if (report.interrupted or report.stopped) and bulk and hasattr(events, "__len__"):
-                _add_unreached(report, events, engine.last_placed,
+                report.add_unreached(events, engine.last_placed,
                                STOPPED + report.stopped if report.stopped else NOT_SENT)
-            _time_report(report, encoder)
+            report.note_time(getattr(encoder, "notes", None))
             return report
 
         return self._run(items, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
@@ -479,40 +455,14 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         destination. An unread file tail recorded at an interrupt is streamed from where it
         stopped. Events that were never encodable are reported failed again.
         """
-        if isinstance(source, SendReport):
-            fill_payloads(source)
-            enc = source.encoder
-            groups: dict[tuple[Any, ...], list[Any]] = {}
-            key = (source.ingest_format, source.raw, getattr(enc, "prefix", b""),
-                   getattr(enc, "suffix", b""))
-            groups[key] = [(f.index, f.payload, f.event) if f.payload is not None else f
-                           for f in source.failed]
-            unread = [source.unread] if source.unread else []
-            unread_raw = source.raw
-        else:
-            records = source if isinstance(source, list) else read_dead_letter(source)
-            groups = {}
-            unread = []
-            unread_raw = self.raw_ingest
-            for rec in records:
-                if "unread_file" in rec:
-                    unread.append((rec["unread_file"], int(rec.get("from_line", 0))))
-                    unread_raw = bool(rec.get("raw", unread_raw))
-                    continue
-                key = (rec.get("format", "json"), bool(rec.get("raw")),
-                       (rec.get("prefix") or "").encode(), (rec.get("suffix") or "").encode())
-                item = ((rec.get("index", 0), rec["payload"].encode("utf-8"), rec.get("event"))
-                        if rec.get("payload") is not None else
-                        FailedEvent(rec.get("index", 0), rec.get("event"), rec.get("reason", "")))
-                groups.setdefault(key, []).append(item)
+        groups, unread, unread_raw = replay_groups(source, self.raw_ingest)
         total = SendReport(url=self.ingest_url, ingest_format=self.ingest_format)
         for (fmt, raw, prefix, suffix), items in groups.items():
             ready = [i for i in items if isinstance(i, tuple)]
             hopeless = [i for i in items if isinstance(i, FailedEvent)]
             encoder = ReplayEncoder(content_type=CONTENT_TYPES[fmt], prefix=prefix,
                                     suffix=suffix, raw=raw)
-            chunks = [([i for i, _, _ in part], [p for _, p, _ in part],
-                       [e for _, _, e in part]) for part in _slices(ready, 2048)]
+            chunks = replay_chunks(ready)
             if total.stopped:  # an earlier group met a permanent failure: send no more
                 report = SendReport(url=total.url, ingest_format=fmt, raw=raw, encoder=encoder)
                 report.failed = [FailedEvent(i, e, STOPPED + total.stopped, payload=p)
@@ -556,30 +506,10 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         status = answer.status
         if status is None:
             self.track_result(0, answer.reason)
-            return ConnectionCheck(False, url, None, f"Cannot reach the collector: "
-                                   f"{answer.reason}.")
-        latency = answer.seconds * 1000
-        self.track_result(status, {"text": answer.text, "code": answer.hec_code}
-                          if answer.hec else answer.text)
-        if is_delivered(status):
-            but = f" (but: {answer.warning})" if answer.warning else ""
-            return ConnectionCheck(True, url, status,
-                                   f"Connected: the collector accepted a test event in "
-                                   f"{latency:.0f} ms{but}.", latency)
-        advice = {
-            401: "the API key is missing or malformed; paste the key shown when the connector "
-                 "was created",
-            403: "the API key was refused; it does not belong to this connector (or was "
-                 "regenerated): check api_key and the URL",
-            404: "there is no HEC endpoint at this URL; check the URL key and region, or copy "
-                 "the API URL from the connector's page",
-        }.get(status)
-        if advice and answer.text:
-            advice += f" (the collector said: {answer.text})"
-        if advice:
-            return ConnectionCheck(False, url, status, f"HTTP {status}: {advice}.", latency)
-        reason = answer.reason or describe_status(status, answer.hec_code, answer.text)
-        return ConnectionCheck(False, url, status, f"{reason}.", latency)
+        else:
+            self.track_result(status, {"text": answer.text, "code": answer.hec_code}
+                              if answer.hec else answer.text)
+        return ConnectionCheck.of(answer, url)
 
     def test_connection(self) -> bool:
         """True when the collector accepts a test event (FalconPy's test)."""
@@ -723,53 +653,6 @@ HEC.__init__.__signature__ = _signature()  # type: ignore[attr-defined]
 HTTPEventCollector = HEC
 
 
-class DeliveredCount(int):
-    """How many events a ``send_event_list(..., show_progress=True)`` delivered.
-
-    It is that int for arithmetic, comparison, formatting and ``int()``, so code written for
-    hecnb keeps reading a number; it also iterates like the generator FalconPy returns there:
-    the running count of delivered events after each request was answered, ending with the
-    total. Like a generator it is consumed by iterating. The send has already finished when it
-    is returned (the tqdm bar showed its progress; ``hec.last_report`` has the details). Where a
-    library takes any iterable as a sequence (``pd.Series(n)``), pass ``int(n)``.
-
-    >>> n = DeliveredCount(5, [2, 5])
-    >>> n + 1, f"{n:,}", list(n), list(n)
-    (6, '5', [2, 5], [])
-    """
-
-    counts: tuple[int, ...]
-    _next: int
-
-    def __new__(cls, delivered: int, counts: Iterable[int] = ()) -> DeliveredCount:
-        obj = super().__new__(cls, delivered)
-        obj.counts = tuple(counts)  # numbers only: no report or events kept alive by a count
-        obj._next = 0
-        return obj
-
-    @classmethod
-    def of(cls, report: SendReport) -> DeliveredCount:
-        """The count of ``report``, with the running totals of its answered requests."""
-        running = itertools.accumulate(b.events if b.status == 200 else 0
-                                       for b in report.batches)
-        return cls(report.delivered, running)
-
-    def __iter__(self) -> DeliveredCount:
-        return self
-
-    def __next__(self) -> int:
-        if self._next >= len(self.counts):
-            raise StopIteration
-        self._next += 1
-        return self.counts[self._next - 1]
-
-    def __repr__(self) -> str:
-        return int.__repr__(self)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (DeliveredCount, (int(self), self.counts))
-
-
 def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(HEC keywords, the rest)``: what makes a client, and the send options."""
     keywords = {k: v for k, v in options.items() if k in CLIENT_KEYWORDS}
@@ -791,39 +674,6 @@ def check_send_keywords(options: dict[str, Any], more: Sequence[str] = ()) -> No
                               "destination and settings (ingest_url, api_url_key, ...).")
 
 
-def client_keywords(base: HEC | None, changes: dict[str, Any]) -> dict[str, Any]:
-    """HEC keywords for a client like ``base`` (its key included, in memory only) with
-    ``changes``; a destination in ``changes`` replaces base's. Without a base, ``changes``
-    (the key and destination fall back to the ``NGSIEM_*`` variables, as for ``HEC()``)."""
-    if base is None:
-        return dict(changes)
-    cfg = base.ingest_config
-    engine = base.session_manager.engine
-    kw: dict[str, Any] = {
-        "api_key": cfg.ingest_key, "ingest_format": cfg.ingest_format,
-        "raw_ingest": cfg.raw_ingest, "ingest_timeout": cfg.ingest_timeout,
-        "ingest_timeunit": cfg.ingest_timeunit, "auth_scheme": cfg.auth_scheme,
-        "batch_max_bytes": cfg.batch_max_bytes, "batch_max_events": cfg.batch_max_events,
-        "compress": cfg.compress, "verify": cfg.verify,
-        "allow_insecure_http": cfg.allow_insecure_http, "retry_count": base.retry_count,
-        "thread_count": base.thread_count, "max_in_flight": base.max_in_flight,
-        "backoff_base": engine.retry.base, "backoff_max": engine.retry.cap,
-        "hec_time": base.hec_time,
-    }
-    if "ingest_url" in changes or "api_url_key" in changes:
-        if "api_url_key" in changes and "ingest_region" not in changes:
-            kw["ingest_region"] = cfg.ingest_region
-    elif cfg.describe()["region"] is None:  # base has a full URL
-        if "ingest_region" in changes:
-            raise ConfigError("ingest_region= applies to a URL key, but the client has a full "
-                              "URL: pass api_url_key= with it, or ingest_url=.")
-        kw["ingest_url"] = cfg.ingest_url
-    else:
-        kw.update(api_url_key=cfg.ingest_url_key, ingest_region=cfg.ingest_region)
-    kw.update(changes)
-    return kw
-
-
 def _plain(options: dict[str, Any]) -> bool:
     """True for send options FalconPy's per-event json path handles (the time rule,
     ``timestamp_column=None``, ``hec_time``, ``timeunit``)."""
@@ -831,34 +681,3 @@ def _plain(options: dict[str, Any]) -> bool:
 
     return set(options) <= _PLAIN_SEND_OPTIONS and check_choice(
         options.get("timestamp_column", AUTO)) in (AUTO, None)
-
-
-def _time_report(report: SendReport, encoder: Any) -> None:
-    """Copy what the event-time rule did (the encoder's notes) into the report."""
-    notes = getattr(encoder, "notes", None)
-    if notes is None or not notes.events:  # raw text lines, ready envelopes: no rule applied
-        return
-    report.time_rule = notes.rule
-    report.time_fields = dict(notes.fields)
-    report.time_fallback = notes.fallback
-    for warning in notes.all_warnings():
-        if warning not in report.warnings:
-            report.warn(warning)
-
-
-def _slices(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _add_unreached(report: SendReport, data: Any, start: int, reason: str = NOT_SENT) -> None:
-    """After an interrupt or a permanent failure, list the rows of ``data`` the send never
-    reached (for a resend)."""
-    n = len(data)
-    if start >= n:
-        return
-    labels = list(data.index[start:]) if is_frame(data) else data[start:]
-    report.failed.extend(FailedEvent(pos, label, reason)
-                         for pos, label in zip(range(start, n), labels, strict=True))
-    report.total += n - start
-

@@ -29,7 +29,8 @@ from traitlets import Unicode
 
 from . import _session
 from ._errors import ConfigError, HecError
-from ._hec import HEC, ConnectionCheck
+from ._hec import HEC
+from ._report.check import ConnectionCheck
 from ._settings.names import CONTENT_TYPES, REGIONS
 from ._settings.profiles import (
     ConnectionSettings,

@@ -25,7 +25,8 @@ from hecnb import (
     IngestPayload,
     SendReport,
 )
-from hecnb._hec import LogFacility, SessionManager
+from hecnb._send.manager import SessionManager
+from hecnb._settings.logs import LogFacility
 from hecnb.emulator import Emulator, Faults
 
 SEED_PAYLOAD = {"host": "sample-host", "message": "Sample message",

@@ -137,3 +137,4 @@ class ReplayEncoder:
 
     def encode(self, evt: Any) -> bytes:  # pragma: no cover - replays are always pre-encoded
         raise TypeError("ReplayEncoder only assembles already encoded payloads")
+

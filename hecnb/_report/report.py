@@ -111,6 +111,30 @@ class SendReport:
 
         return describe(self.time_fields, self.time_fallback, self.time_rule, self.total)
 
+    def note_time(self, notes: Any) -> None:
+        """What the event-time rule did (an encoder's ``notes``), into the report."""
+        if notes is None or not notes.events:  # raw text lines, ready envelopes: no rule
+            return
+        self.time_rule = notes.rule
+        self.time_fields = dict(notes.fields)
+        self.time_fallback = notes.fallback
+        for warning in notes.all_warnings():
+            if warning not in self.warnings:
+                self.warn(warning)
+
+    def add_unreached(self, data: Any, start: int, reason: str) -> None:
+        """After an interrupt or a permanent failure, list the rows of ``data`` (a list or a
+        DataFrame) the send never reached, for a resend."""
+        from .._lazy import is_frame
+
+        n = len(data)
+        if start >= n:
+            return
+        labels = list(data.index[start:]) if is_frame(data) else data[start:]
+        self.failed.extend(FailedEvent(pos, label, reason)
+                           for pos, label in zip(range(start, n), labels, strict=True))
+        self.total += n - start
+
     def warn(self, message: str, count: int = 1) -> None:
         """Note a warning (said once in str and HTML, with how many times it happened)."""
         self.warnings[message] = self.warnings.get(message, 0) + count
