@@ -85,7 +85,7 @@ def _register_accessor() -> None:
 
 
 def _register_dask_accessor() -> None:
-    from . import _dask_accessor  # noqa: F401 - registers ddf.to_ngsiem (no distributed import)
+    from .dask import accessor  # noqa: F401 - registers ddf.to_ngsiem (no distributed import)
 
 
 # df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does:

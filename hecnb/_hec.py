@@ -130,13 +130,26 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
                     self.file_log = 2
             self.log_startup()
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self, *, portable: bool = False) -> dict[str, Any]:
         """Every setting but the key, as ``HEC()`` keywords: ``HEC(api_key=..., **settings)``
-        makes a client like this one (the front-ends and Dask make theirs so)."""
+        makes a client like this one (the front-ends and Dask make theirs so).
+
+        ``portable=True``: only what can travel to another process (Dask's workers): a
+        transport or an SSL context cannot, and is a ConfigError; a proxy's password does not
+        (it is a Secret, which pickles to nothing).
+        """
         out = {s.keyword: getattr(self, s.name) for s in declared_settings()
                if not s.secret and s.keyword not in _DESTINATION}
         out.update(self.ingest_config.destination())
         out["proxy"] = self.ingest_config.proxy_setting
+        if portable:
+            if out.pop("transport", None) is not None:
+                raise ConfigError("This HEC has a custom transport, which cannot travel to "
+                                  "another process; pass its settings as a dict instead.")
+            if not isinstance(out["verify"], (bool, str)):
+                raise ConfigError("verify must be True, False or the path of a CA bundle that "
+                                  "exists on the workers; an SSL context cannot travel to "
+                                  "them.")
         return out
 
     def replace(self, **changes: Any) -> HEC:

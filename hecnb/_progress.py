@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 
-def _progress(show: bool | None, total: int | None) -> Any:
+def _progress(show: bool | None, total: int | None, unit: str = " events") -> Any:
+    """A tqdm bar (or None: ``show=None`` means in a notebook or at a terminal)."""
     if show is None:
         show = _interactive()
     if not show:
@@ -18,7 +19,7 @@ def _progress(show: bool | None, total: int | None) -> Any:
     else:
         from tqdm import tqdm
 
-    return tqdm(total=total, unit=" events", unit_scale=True, desc="hecnb", mininterval=0.25,
+    return tqdm(total=total, unit=unit, unit_scale=True, desc="hecnb", mininterval=0.25,
                 dynamic_ncols=True, leave=True)
 
 

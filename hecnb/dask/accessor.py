@@ -31,7 +31,7 @@ class DaskNgsiemAccessor:
 
     def __call__(self, hec: Any = None, **kwargs: Any) -> Any:
         """Send every row; see :func:`hecnb.dask.send_dask` for the keywords."""
-        from .dask import send_dask
+        from .send import send_dask
 
         return send_dask(self._obj, hec, **kwargs)
 
@@ -40,7 +40,7 @@ class DaskNgsiemAccessor:
                 event_id: str | None = None, event_id_from: str = "position",
                 **options: Any) -> str:
         """The exact text one request would carry for the first ``n`` rows (computes them)."""
-        from .dask import preview
+        from .send import preview
 
         return preview(self._obj, n, ingest_format, raw_ingest=raw_ingest, hec=hec,
                        event_id=event_id, event_id_from=event_id_from, **options)
