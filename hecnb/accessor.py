@@ -61,7 +61,7 @@ class NgsiemAccessor:
     event-time rule; None; or a column), ``timeunit``, ``fields`` (a dict, or columns to move
     into ``fields``), ``columns`` (to keep), ``na`` ('drop' | 'null'), ``hec_time``; and
     ``ingest_format``, ``raw_ingest``, ``show_progress`` for this send. HEC keywords
-    (``ingest_url``, ``api_key``, ``batch_max_bytes``...) make a client for this call from the
+    (``ingest_url``, ``api_key``, ``hec_time``...) make a client for this call from the
     session default's settings with these changed.
     """
 

@@ -261,8 +261,7 @@ class ConfigPanel:
     def hec_kwargs(self) -> dict[str, Any]:
         """Keywords for :class:`hecnb.HEC` from the panel (a ConfigError says what is missing)."""
         if self._emulator is not None:
-            return {**_session.emulator_settings(), "ingest_format": self.model.ingest_format,
-                    "raw_ingest": self.model.raw_ingest, "ingest_timeout": self.model.timeout}
+            return self.model.hec_kwargs(destination=_session.emulator_settings())
         return self.model.hec_kwargs()
 
     @property

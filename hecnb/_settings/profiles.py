@@ -237,13 +237,18 @@ class ConnectionSettings:
         return f"from ${self.key_env} ({state})"
 
     # -- to HEC keywords ----------------------------------------------------------------------
-    def hec_kwargs(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """Keywords for :class:`hecnb.HEC`; a ConfigError says what is missing."""
+    def hec_kwargs(self, environ: Mapping[str, str] | None = None, *,
+                   destination: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Keywords for :class:`hecnb.HEC`; a ConfigError says what is missing.
+
+        ``destination`` (a URL, a key: the local emulator's) replaces the panel's own."""
         self.validate()
         kwargs: dict[str, Any] = {keyword: getattr(self, name) for name, keyword in
                                   _PANEL.items()}
         kwargs["proxy"] = self.proxy or None
         kwargs.update(self.extra)
+        if destination is not None:
+            return {**kwargs, **destination}
         target = self.url_or_key
         if not target:
             raise ConfigError("No destination: enter the URL key, or the full API URL the Falcon "

@@ -21,7 +21,7 @@ class DaskNgsiemAccessor:
 
     Keywords are those of ``send_dask``: the converter options of ``df.to_ngsiem``
     (``host``, ``timestamp_column``, ``fields``...), HEC keywords for the destination and
-    settings (``ingest_url``, ``api_url_key``, ``batch_max_bytes``...; never the key), and
+    settings (``ingest_url``, ``api_url_key``, ``hec_time``...; never the key), and
     ``event_id``, ``key_env``, ``dead_letter_dir``... ``ddf.to_ngsiem.preview()`` shows the
     exact text the first rows would travel as.
     """
