@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from .._errors import ConfigError
 from .._settings.declared import EngineSettings, Keeps, Setting, check_keywords, keywords_of
 from .._settings.names import default_thread_count
 from .engine import Engine
@@ -45,10 +46,14 @@ class SessionManager(EngineSettings, Keeps):
 
     def _retry(self) -> RetryPolicy:
         v = self._values
+        _check_backoff(v["backoff_base"], v["backoff_max"])
         return RetryPolicy(v["retry_count"], v["backoff_base"], v["backoff_max"])
 
     def _setting_set(self, setting: Setting[Any], value: Any) -> None:
         """Keep the value, and give the engine what it now is."""
+        if setting.keyword in ("backoff_base", "backoff_max"):
+            after = {**self._values, setting.keyword: setting.normalize(value)}
+            _check_backoff(after["backoff_base"], after["backoff_max"])
         super()._setting_set(setting, value)
         engine, v = self.engine, self._values
         engine.thread_count, engine.max_in_flight = v["thread_count"], v["max_in_flight"]
@@ -88,3 +93,12 @@ class SessionManager(EngineSettings, Keeps):
 
     def __repr__(self) -> str:
         return f"SessionManager(thread_count={self.thread_count}, retry_count={self.retry_count})"
+
+
+def _check_backoff(base: float, longest: float) -> None:
+    """The first backoff cannot be longer than the longest one."""
+    if base > longest:
+        raise ConfigError(
+            f"backoff_base ({base:g} s) is longer than backoff_max ({longest:g} s): the first "
+            "backoff between retries cannot exceed the longest; raise backoff_max or lower "
+            "backoff_base.")
