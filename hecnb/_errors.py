@@ -8,12 +8,16 @@ all; the leaves also subclass the builtin a caller would expect (``ValueError`` 
     ├── ConfigError(ValueError)         a keyword, property or environment value is not allowed
     ├── ConversionError(ValueError)     an event or a cell cannot be encoded (.column, .row)
     ├── EventFileError(OSError)         an event file is missing, unreadable or malformed
-    └── SendError                       a request did not succeed
+    └── SendError                       events were not delivered (.report: the SendReport)
         ├── HecTransportError           no HTTP answer: DNS, TLS, refused, dropped, timeout
         └── HecResponseError            an HTTP answer that is not a success
             │                           (.status_code, .hec_code, .text)
             ├── HecAuthError            401 / 403: the key is missing or not accepted
             └── HecBusyError            429 / 503: the collector asks us to slow down
+
+Sending never raises ``SendError`` by itself: a send returns its ``SendReport`` whatever happened,
+and ``report.raise_for_failures()`` raises the subclass that says what to fix (as httpx's
+``Response.raise_for_status()`` does), with the report attached.
 
 Warnings, for what goes on but deserves a look::
 
@@ -25,6 +29,8 @@ in the ``Authorization`` header of a request.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -66,7 +72,25 @@ class EventFileError(HecError, OSError):
 
 
 class SendError(HecError):
-    """A request to the collector did not succeed."""
+    """Events were not delivered; ``report`` is the ``SendReport`` of the send (or None).
+
+    Raised by ``SendReport.raise_for_failures()``; the subclasses say why.
+    """
+
+    def __init__(self, message: str, *, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only arguments: pickle the state, not a constructor call (Dask, multiprocessing)
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[SendError], args: tuple[Any, ...], state: dict[str, Any]) -> SendError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class HecTransportError(SendError):
@@ -74,12 +98,15 @@ class HecTransportError(SendError):
 
 
 class HecResponseError(SendError):
-    """The collector answered with an HTTP error."""
+    """The collector answered with an HTTP error: ``status_code``, ``hec_code`` (HEC's own code,
+    when the answer had one) and ``text`` (the reason, with the collector's words cleaned and
+    cut short)."""
 
     def __init__(
-        self, message: str, *, status_code: int, hec_code: int | None = None, text: str = ""
+        self, message: str, *, status_code: int, hec_code: int | None = None, text: str = "",
+        report: Any = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, report=report)
         self.status_code = status_code
         self.hec_code = hec_code
         self.text = text

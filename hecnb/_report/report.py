@@ -151,6 +151,19 @@ class SendReport:
                 and self.stopped is None and self.unread is None
                 and self.delivered == self.total)
 
+    def raise_for_failures(self) -> SendReport:
+        """Raise a :class:`~hecnb.SendError` subclass, with this report as ``.report``, unless
+        every event was delivered; return the report itself when it was (to chain a call).
+
+        ``HecAuthError`` (401/403), ``HecBusyError`` (429/503), ``HecResponseError`` (another
+        HTTP error), ``HecTransportError`` (no answer), else ``SendError`` (nothing went out).
+        """
+        if self.ok:
+            return self
+        from .raising import failure_error
+
+        raise failure_error(self)
+
     @property
     def requests(self) -> int:
         """Number of requests that ended (after retries), successful or not; a batch an
