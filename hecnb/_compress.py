@@ -33,7 +33,8 @@ _ISAL_MAX_LEVEL = 3
 def gzip_compress(data: bytes, level: int = 1) -> bytes:
     """One gzip member holding ``data`` (mtime 0, so equal input gives equal output)."""
     if _igzip is not None:
-        return _igzip.compress(data, compresslevel=min(level, _ISAL_MAX_LEVEL), mtime=0)
+        packed: bytes = _igzip.compress(data, compresslevel=min(level, _ISAL_MAX_LEVEL), mtime=0)
+        return packed
     return gzip.compress(data, compresslevel=level, mtime=0)
 
 

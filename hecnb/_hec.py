@@ -24,7 +24,7 @@ from ._report.reasons import NOT_SENT, STOPPED
 from ._report.replay import replay_chunks, replay_groups
 from ._report.report import FailedEvent, SendReport
 from ._send.manager import SessionManager
-from ._settings.config import IngestConfig, mask_secret
+from ._settings.config import IngestConfig
 from ._settings.declared import (
     ConfigSettings,
     EngineSettings,
@@ -44,7 +44,7 @@ from ._settings.names import (
     normalize_region,
 )
 from ._settings.secret import SecretHeaders as _Headers
-from ._settings.secret import _mask_auth
+from ._settings.secret import _mask_auth, mask_secret
 from ._settings.url import url_key_of
 from ._source.files import _GZIP_MAGIC, _FileEvents, _open_event_file, _RawFileChunks
 

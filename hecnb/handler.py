@@ -48,9 +48,9 @@ from ._errors import ConfigError
 from ._hec import HEC
 from ._report.report import SendReport
 from ._send.retry import is_transient
-from ._settings.config import mask_secret
 from ._settings.declared import keywords_of
 from ._settings.names import TIMEUNITS
+from ._settings.secret import mask_secret
 
 __all__ = ["HECHandler"]
 

@@ -162,4 +162,5 @@ class Throttle:
         probing beyond it ever faster (TCP CUBIC's curve, in events/s)."""
         top = self._rate_max
         assert top is not None
-        return top * (1.0 + CUBIC * (max(0.0, t - self._decreased_at) - K) ** 3)
+        since: float = max(0.0, t - self._decreased_at) - K
+        return top * (1.0 + CUBIC * since ** 3)

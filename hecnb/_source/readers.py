@@ -375,7 +375,8 @@ def _syslog_years(months: np.ndarray, days: np.ndarray, clocks: list[str], year:
         return []
     went_down = months[1:] < months[:-1]  # a new year began between line i and line i + 1
     if year is not None:
-        return (int(year) + np.concatenate([[0], np.cumsum(went_down)])).tolist()
+        years: list[int] = (int(year) + np.concatenate([[0], np.cumsum(went_down)])).tolist()
+        return years
     # no year given: the last line was written by the file's modification time
     modified = dt.datetime.fromtimestamp(os.stat(path).st_mtime, tz=dt.timezone.utc)
     if tz is not None:
@@ -386,7 +387,8 @@ def _syslog_years(months: np.ndarray, days: np.ndarray, clocks: list[str], year:
     ref = (modified.month, modified.day, modified.strftime("%H:%M:%S"))
     last_year = modified.year - (1 if last > ref else 0)
     back = np.concatenate([np.cumsum(went_down[::-1])[::-1], [0]])
-    return (last_year - back).astype(int).tolist()
+    counted: list[int] = (last_year - back).astype(int).tolist()
+    return counted
 
 
 _APACHE = (
