@@ -16,7 +16,8 @@ import httpx
 
 from . import __version__
 from ._compress import GZIP_ERRORS, gzip_reader
-from ._encode.envelope import IngestPayload, JsonEventEncoder
+from ._encode.jsonevents import JsonEventEncoder
+from ._encode.payload import IngestPayload
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._report.deadletter import ReplayEncoder, fill_payloads, read_dead_letter
 from ._report.report import FailedEvent, SendReport

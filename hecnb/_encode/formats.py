@@ -21,7 +21,6 @@ from typing import Any
 from .._errors import ConfigError, ConversionError
 from .._send.batching import Batcher
 from .._settings.config import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
-from .envelope import JsonEventEncoder
 from .eventtime import TimeNotes
 from .frames import (
     CHUNK_ROWS,
@@ -37,6 +36,7 @@ from .frames import (
     parse_options,
     records_of,
 )
+from .jsonevents import JsonEventEncoder
 
 __all__ = ["ENCODERS", "Encoder", "encode", "encode_noted", "frame_time_notes", "make_encoder",
            "to_events"]
