@@ -30,7 +30,7 @@ import orjson
 from .._settings.config import TIMEUNITS
 
 __all__ = ["ENVELOPE_KEYS", "INT_TOO_BIG", "ORJSON_OPTIONS", "ORJSON_OPTIONS_NL", "dumps",
-           "hec_seconds", "is_envelope", "json_default", "now_in"]
+           "hec_seconds", "is_envelope", "iso_utc", "json_default", "now_in"]
 
 #: Members an HEC envelope may have; a dict with ``event`` and only these is sent as it is.
 ENVELOPE_KEYS = frozenset({"event", "fields", "time", "host", "source", "sourcetype", "index"})
@@ -49,7 +49,7 @@ def now_in(timeunit: str) -> int:
     return ns // (1_000_000_000 // TIMEUNITS[timeunit])
 
 
-def _iso(value: dt.datetime) -> str:
+def iso_utc(value: dt.datetime) -> str:
     """ISO-8601: naive as it is; tz-aware converted to UTC and written with 'Z'."""
     if value.tzinfo is not None and value.utcoffset() is not None:
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"
@@ -61,7 +61,7 @@ def json_default(obj: Any) -> Any:
     if isinstance(obj, dt.datetime):
         if type(obj).__name__ == "NaTType":
             return None
-        return _iso(obj)
+        return iso_utc(obj)
     if isinstance(obj, decimal.Decimal):
         if obj.is_finite():
             return int(obj) if obj == obj.to_integral_value() else float(obj)

@@ -135,8 +135,9 @@ class IngestPayload:
         with ``ingest_format="xml"`` (``#env`` -> ``_x0023_env``), lists and dicts become child
         elements. FalconPy closes ``<fields>`` with ``</field>`` and keeps only the last field.
         """
-        from .frames import _xml_element as element
-        from .frames import native, xml_name
+        from .dialects import xml_element as element
+        from .dialects import xml_name
+        from .values import native
 
         def members(values: dict[str, Any]) -> str:
             try:
