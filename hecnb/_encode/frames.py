@@ -20,12 +20,12 @@ import pandas as pd
 
 from .._errors import ConversionError
 from .._settings.config import TIMEUNITS
-from . import eventtime as evtime
 from .columns import Column, split_numbers
 from .dialects import CsvDialect, Dialect, json_text, xml_name
 from .envelope import hec_seconds
 from .frametimes import frame_times
 from .options import Options
+from .timenotes import TimeNotes
 from .values import member_name, native, show_labels
 
 __all__ = ["CHUNK_ROWS", "FramePlan", "is_frame"]
@@ -57,13 +57,13 @@ class FramePlan:
     """
 
     def __init__(self, df: pd.DataFrame, options: Options, dialect: Dialect,
-                 notes: evtime.TimeNotes | None = None) -> None:
+                 notes: TimeNotes | None = None) -> None:
         self.df = df
         self.options = options
         self.dialect = dialect
         self.n = len(df)
         self.now = time.time_ns() // options.divisor
-        self.notes = notes if notes is not None else evtime.TimeNotes(options.time_rule,
+        self.notes = notes if notes is not None else TimeNotes(options.time_rule,
                                                                       options.divisor)
         envelope = dialect.envelope
         self._check_unique(df)

@@ -29,6 +29,7 @@ from .envelope import (
     json_default,
 )
 from .payload import IngestPayload
+from .timenotes import TimeNotes
 
 __all__ = ["JsonEventEncoder"]
 
@@ -47,7 +48,7 @@ class JsonEventEncoder:
 
     def __init__(self, *, timeunit: str = "nanoseconds", raw: bool = False,
                  timestamp_column: Any = evtime.AUTO, hec_time: bool = True,
-                 notes: evtime.TimeNotes | None = None) -> None:
+                 notes: TimeNotes | None = None) -> None:
         self.timeunit = normalize_timeunit(timeunit)
         self.raw = raw
         self._divisor = 1_000_000_000 // TIMEUNITS[self.timeunit]
@@ -61,7 +62,7 @@ class JsonEventEncoder:
         if not isinstance(hec_time, bool):
             raise ConfigError(f"hec_time must be True or False; got {hec_time!r}.")
         self.hec_time = hec_time and not raw
-        self.notes = notes if notes is not None else evtime.TimeNotes(
+        self.notes = notes if notes is not None else TimeNotes(
             evtime.AUTO if choice == evtime.AUTO else "timestamp", self._divisor)
         self._ranker = evtime.Ranker()
         self._saw_datetime = False

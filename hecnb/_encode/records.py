@@ -29,6 +29,7 @@ from .dialects import (
 )
 from .envelope import ENVELOPE_KEYS, hec_seconds
 from .options import Options
+from .timenotes import TimeNotes
 from .values import MISSING, member_name, native, show_labels
 
 __all__ = ["KeyProblem", "RecordConverter", "check_not_series", "records_of"]
@@ -46,13 +47,13 @@ class RecordConverter:
     """Dicts (FalconPy style or plain records) -> event members -> bytes, one at a time."""
 
     def __init__(self, options: Options, dialect: Dialect,
-                 notes: evtime.TimeNotes | None = None) -> None:
+                 notes: TimeNotes | None = None) -> None:
         self.options = options
         self.dialect = dialect
         self.envelope = dialect.name == "json" and not dialect.raw
         self.hec_time = self.envelope and options.hec_time
         self.header: list[str] | None = None  # csv
-        self.notes = notes if notes is not None else evtime.TimeNotes(options.time_rule,
+        self.notes = notes if notes is not None else TimeNotes(options.time_rule,
                                                                       options.divisor)
         self._ranker = evtime.Ranker()
         self._ups = TIMEUNITS[options.timeunit]
