@@ -228,7 +228,8 @@ class Column:
             return texts
         out = np.full(n, dialect.value(None), dtype=object)
         out[present] = texts
-        return out.tolist()
+        rows: list[bytes] = out.tolist()
+        return rows
 
 
 def split_numbers(arr: np.ndarray, dialect: Dialect) -> list[bytes]:
@@ -301,4 +302,5 @@ def _iso_texts(ints: np.ndarray, unit: str, digits: int, suffix: bytes) -> list[
         pos = 20 + digits
     for i, byte in enumerate(suffix):
         buf[:, pos + i] = byte
-    return buf.view(f"S{width}").ravel().tolist()
+    rows: list[bytes] = buf.view(f"S{width}").ravel().tolist()
+    return rows
