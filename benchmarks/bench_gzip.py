@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from scenarios import events
 
-from hecnb._encode.envelope import JsonEventEncoder
+from hecnb._encode.jsonevents import JsonEventEncoder
 
 
 def bodies(count: int) -> list[bytes]:

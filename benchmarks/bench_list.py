@@ -20,7 +20,7 @@ from typing import Any
 from _common import KEY, start_emulator
 from scenarios import small_event
 
-from hecnb._encode.envelope import JsonEventEncoder
+from hecnb._encode.jsonevents import JsonEventEncoder
 from hecnb._source.demo import auth_events
 
 CHUNK = 2048

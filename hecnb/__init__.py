@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 from typing import Any as _Any
 
-from ._encode.envelope import IngestPayload
+from ._encode.payload import IngestPayload
 from ._errors import (
     ConfigError,
     ConversionError,

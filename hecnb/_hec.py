@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from . import __version__
-from ._encode.envelope import IngestPayload, JsonEventEncoder
+from ._encode.jsonevents import JsonEventEncoder
+from ._encode.payload import IngestPayload
 from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
 from ._lazy import is_frame
 from ._report.check import ConnectionCheck
@@ -675,7 +676,7 @@ def split_keywords(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 def check_send_keywords(options: dict[str, Any], more: Sequence[str] = ()) -> None:
     """A keyword that is neither a send option nor an HEC keyword (nor one of ``more``) is a
     ConfigError that suggests the nearest of them all (checked before anything else)."""
-    from ._encode.frames import OPTION_NAMES
+    from ._encode.options import OPTION_NAMES
 
     known = [*OPTION_NAMES, *sorted(CLIENT_KEYWORDS - {"transport"}), *more]
     for name in options:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hecnb import ConfigError, IngestConfig
-from hecnb._settings.config import mask_secret
 from hecnb._settings.names import REGIONS, normalize_region
+from hecnb._settings.secret import mask_secret
 
 KEY = "0123456789abcdef0123456789abcdef"
 

@@ -1,5 +1,6 @@
-"""The event-time rule (hecnb/_eventtime.py, docs/formats.md "Event time"): which member gives an
-event its time, how values are read, and that lists of dicts, DataFrames and files agree.
+"""The event-time rule (hecnb/_encode/eventtime.py, docs/formats.md "Event time"): which member
+gives an event its time, how values are read, and that lists of dicts, DataFrames and files
+agree.
 
 Every event is checked by its ``timestamp`` (an integer count of ``timeunit``) and by the
 envelope's top-level ``time`` (epoch seconds), as the collector stores them.
@@ -23,8 +24,10 @@ from hypothesis import strategies as st
 import hecnb
 from hecnb import HEC, ConversionError, IngestPayload, to_events
 from hecnb._encode import eventtime as evtime
-from hecnb._encode.envelope import JsonEventEncoder
 from hecnb._encode.formats import encode_noted
+from hecnb._encode.frametimes import column_times
+from hecnb._encode.jsonevents import JsonEventEncoder
+from hecnb._encode.timenotes import TimeNotes
 from hecnb.emulator import Emulator
 
 ZEEK_TS = 1693958400.123456  # 2023-09-06T00:00:00.123456Z
@@ -40,7 +43,7 @@ def stamp_of(data: Any, **options: Any) -> list[int]:
     return [e["event"]["timestamp"] for e in events_of(data, **options)]
 
 
-def notes_of(data: Any, fmt: str = "json", **options: Any) -> evtime.TimeNotes:
+def notes_of(data: Any, fmt: str = "json", **options: Any) -> TimeNotes:
     _, notes = encode_noted(data, fmt, **options)
     assert notes is not None
     return notes
@@ -317,7 +320,7 @@ def test_list_and_frame_read_every_value_alike(values: list[Any], key: str, unit
         # what the column holds (a float64 column rounds big ints) read one by one
         want = [per_value(v) for v in (values if column.dtype == object else
                                        column.astype(object).tolist())]
-        ints, missing, bad = evtime.column_times(column, key, divisor)
+        ints, missing, bad = column_times(column, key, divisor)
         got = ["bad" if b else (None if m else int(i))
                for i, m, b in zip(ints, missing, bad, strict=True)]
         assert got == want, (column.dtype, values)

@@ -27,9 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hecnb import HEC, ConfigError, ConversionError, encode, to_events
-from hecnb._encode.envelope import IngestPayload, JsonEventEncoder
+from hecnb._encode.dialects import xml_name, xml_unname
 from hecnb._encode.formats import ENCODERS, make_encoder
-from hecnb._encode.frames import xml_name, xml_unname
+from hecnb._encode.jsonevents import JsonEventEncoder
+from hecnb._encode.payload import IngestPayload
 from hecnb._settings.names import CONTENT_TYPES
 from hecnb.emulator import Emulator
 

@@ -284,7 +284,7 @@ def test_two_instances_share_nothing() -> None:
 @pytest.mark.parametrize("raw", [False, True])
 def test_inlined_list_encoding_equals_the_per_event_rules(raw: bool) -> None:
     """encode_list inlines the common envelopes for speed: it must not drift from encode."""
-    from hecnb._encode.envelope import JsonEventEncoder
+    from hecnb._encode.jsonevents import JsonEventEncoder
 
     enc = JsonEventEncoder(timeunit="milliseconds", raw=raw)
     cases = [

@@ -21,22 +21,13 @@ from typing import Any
 from .._errors import ConfigError, ConversionError
 from .._send.batching import Batcher
 from .._settings.names import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
-from .envelope import JsonEventEncoder
-from .eventtime import TimeNotes
-from .frames import (
-    CHUNK_ROWS,
-    DIALECTS,
-    CsvDialect,
-    Dialect,
-    FramePlan,
-    KeyProblem,
-    Options,
-    RecordConverter,
-    frame_times,
-    is_frame,
-    parse_options,
-    records_of,
-)
+from .dialects import DIALECTS, CsvDialect, Dialect
+from .frames import CHUNK_ROWS, FramePlan, is_frame
+from .frametimes import frame_times
+from .jsonevents import JsonEventEncoder
+from .options import Options, parse_options
+from .records import KeyProblem, RecordConverter, records_of
+from .timenotes import TimeNotes
 
 __all__ = ["ENCODERS", "Encoder", "encode", "encode_noted", "frame_time_notes", "make_encoder",
            "to_events"]
@@ -59,7 +50,7 @@ class Encoder:
         self.dialect: Dialect = DIALECTS[self.format](raw=self.raw)
         self.prefix = b""
         self.suffix = b""
-        #: what the event-time rule did, for the report (see ``_eventtime.TimeNotes``)
+        #: what the event-time rule did, for the report (see ``timenotes.TimeNotes``)
         self.notes = TimeNotes(self.options.time_rule, self.options.divisor)
         self._records = RecordConverter(self.options, self.dialect, self.notes)
 

@@ -107,7 +107,7 @@ class SendReport:
         """One sentence: where the events' time came from ("" when no rule applied)."""
         if self.time_rule is None:
             return ""
-        from .._encode.eventtime import describe
+        from .._encode.timenotes import describe
 
         return describe(self.time_fields, self.time_fallback, self.time_rule, self.total)
 

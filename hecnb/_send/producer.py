@@ -148,7 +148,7 @@ def _drop_oversize(indices: Sequence[int], parts: list[bytes], originals: Sequen
 
 def _precheck(events: Sequence[Any]) -> None:
     """Fail fast, before anything is sent, on an item that can never be an event."""
-    from .._encode.envelope import IngestPayload
+    from .._encode.payload import IngestPayload
 
     ok = (dict, str, bytes, bytearray, IngestPayload)
     bad = {t for t in set(map(type, events))  # one look per type, not per event

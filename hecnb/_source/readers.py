@@ -122,7 +122,7 @@ def read_zeek(path: str | os.PathLike[str]) -> pd.DataFrame:
 def _zeek_json_time(col: pd.Series) -> pd.Series:
     """Zeek JSON's ``ts`` (epoch seconds with microseconds, or ISO-8601 with
     ``JSON::TS_ISO8601``) as UTC timestamps, read by the event-time rule's own arithmetic."""
-    from .._encode.eventtime import column_times
+    from .._encode.frametimes import column_times
 
     ints, missing, bad = column_times(col, "ts", 1)
     stamps = pd.Series(ints, index=col.index).astype("datetime64[ns]").dt.tz_localize("UTC")
