@@ -52,7 +52,7 @@ _LAZY = {
     "ConfigPanel": "widgets",
     "HECHandler": "handler",
     "demo_evtx": "_source.evtxwrite",
-    "encode": "_encode.formats",
+    "encode": "_send.bodies",
     "iter_evtx": "_source.evtx",
     "to_events": "_encode.formats",
     "read_apache": "_source.readers",

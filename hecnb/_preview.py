@@ -1,5 +1,6 @@
 """What a send would post, without sending: ``df.to_ngsiem.preview()``, ``%%hec_send
---dry-run`` and ``ddf.to_ngsiem.preview()`` all ask this one function.
+--dry-run`` and ``ddf.to_ngsiem.preview()`` all ask this one function; ``df.to_ngsiem.events()``
+asks :func:`frame_events`.
 
 The format, raw mode, time unit, ``hec_time`` and batch limits are those of the client given,
 else of the session default, else json on the event endpoint. A preview encodes the first
@@ -17,7 +18,7 @@ from ._lazy import is_frame
 from ._session import current
 from ._settings.names import DEFAULT_BATCH_MAX_BYTES
 
-__all__ = ["Preview", "preview"]
+__all__ = ["Preview", "frame_events", "preview"]
 
 
 class Preview(str):
@@ -83,6 +84,30 @@ def _plural(n: int, word: str) -> str:
 
 
 
+def _defaults(client: HEC | None, ingest_format: str | None, raw_ingest: bool | None,
+              options: dict[str, Any]) -> tuple[str, bool]:
+    """The format and raw mode of ``client`` (else json, the event endpoint) where not given;
+    its time unit and ``hec_time`` put into ``options`` where not given."""
+    fmt = ingest_format or (client.ingest_format if client is not None else "json")
+    raw = bool(raw_ingest if raw_ingest is not None else (
+        client.raw_ingest if client is not None else False))
+    options.setdefault("timeunit", client.ingest_timeunit if client is not None else
+                       "nanoseconds")
+    options.setdefault("hec_time", client.hec_time if client is not None else True)
+    return fmt, raw
+
+
+def frame_events(data: Any, *, hec: HEC | None = None, ingest_format: str | None = None,
+                 raw_ingest: bool | None = None, **options: Any) -> list[bytes]:
+    """Every event of ``data`` encoded, exactly as it would travel (one item per event), in the
+    format of ``hec`` or the session default where not given."""
+    from ._encode.formats import to_events
+
+    fmt, raw = _defaults(hec if hec is not None else current(), ingest_format, raw_ingest,
+                         options)
+    return to_events(data, fmt, raw=raw, **options)
+
+
 def _head(data: Any, n: int) -> Any:
     if is_frame(data):
         return data.head(n)
@@ -96,16 +121,12 @@ def preview(data: Any, n: int = 3, *, hec: HEC | None = None, ingest_format: str
     """The text the first request would carry for the first ``n`` events of ``data`` (a
     DataFrame, a list of dicts, a dict), before gzip; ``whole=True`` also counts the events and
     requests of the whole send (one encoding pass)."""
-    from ._encode.formats import encode_noted, frame_time_notes, make_encoder
+    from ._encode.formats import frame_time_notes, make_encoder
     from ._send.batching import Batcher
+    from ._send.bodies import encode_noted
 
     client = hec if hec is not None else current()
-    fmt = ingest_format or (client.ingest_format if client is not None else "json")
-    raw = bool(raw_ingest if raw_ingest is not None else (
-        client.raw_ingest if client is not None else False))
-    options.setdefault("timeunit", client.ingest_timeunit if client is not None else
-                       "nanoseconds")
-    options.setdefault("hec_time", client.hec_time if client is not None else True)
+    fmt, raw = _defaults(client, ingest_format, raw_ingest, options)
     max_bytes = client.batch_max_bytes if client is not None else DEFAULT_BATCH_MAX_BYTES
     max_events = client.batch_max_events if client is not None else None
     n = max(0, int(n))

@@ -14,43 +14,16 @@ adds exactly one name to ``dir(pd.DataFrame)``.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
 
 from ._hec import HEC, check_send_keywords, split_keywords
+from ._preview import Preview, frame_events, preview
 from ._report.report import SendReport
 from ._session import current, get_default
 
 __all__ = ["NgsiemAccessor", "Preview"]
-
-
-class Preview(str):
-    """The exact text of one request (``print`` it, or use it as the str it is), which also
-    says where each event's time comes from: ``.event_time``, ``.warnings``, and shown above
-    the text in a notebook."""
-
-    event_time: str
-    warnings: tuple[str, ...]
-
-    def __new__(cls, text: str, event_time: str = "",
-                warnings: tuple[str, ...] = ()) -> Preview:
-        self = super().__new__(cls, text)
-        self.event_time = event_time
-        self.warnings = warnings
-        return self
-
-    def _header(self) -> list[str]:
-        lines = [self.event_time[0].upper() + self.event_time[1:]] if self.event_time else []
-        return lines + [f"WARNING: {w}" for w in self.warnings]
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text("\n".join([*(f"# {line}" for line in self._header()), str(self)]))
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<div><b>{html.escape(line)}</b></div>" for line in self._header())
-        return f"<div class='hecnb-preview'>{head}<pre>{html.escape(str(self))}</pre></div>"
 
 
 @pd.api.extensions.register_dataframe_accessor("to_ngsiem")
@@ -100,37 +73,11 @@ class NgsiemAccessor:
         else json on the event endpoint. The result is that text (a str); it also tells where
         the events' time comes from (``.event_time``), judged on the whole frame.
         """
-        fmt, raw, unit, hec_time = self._defaults(hec, ingest_format, raw_ingest)
-        options.setdefault("timeunit", unit)
-        options.setdefault("hec_time", hec_time)
-        # here, not at import: pandas' own import may still be running
-        from ._encode.formats import encode_noted, frame_time_notes
-
-        bodies, head = encode_noted(self._obj.head(max(0, int(n))), fmt, raw=raw, **options)
-        text = "".join(body.decode("utf-8") for body in bodies)
-        notes = frame_time_notes(self._obj, **{k: v for k, v in options.items()
-                                               if k in ("timeunit", "timestamp_column")})
-        warnings = notes.all_warnings()
-        warnings += [w for w in (head.warnings if head is not None else []) if w not in warnings]
-        return Preview(text, notes.summary(), tuple(warnings))
+        return preview(self._obj, n, hec=hec, ingest_format=ingest_format,
+                       raw_ingest=raw_ingest, **options)
 
     def events(self, ingest_format: str | None = None, *, raw_ingest: bool | None = None,
                hec: HEC | None = None, **options: Any) -> list[bytes]:
         """Every row's encoded event, exactly as it would travel (one item per row)."""
-        fmt, raw, unit, hec_time = self._defaults(hec, ingest_format, raw_ingest)
-        options.setdefault("timeunit", unit)
-        options.setdefault("hec_time", hec_time)
-        from ._encode.formats import to_events
-
-        return to_events(self._obj, fmt, raw=raw, **options)
-
-    @staticmethod
-    def _defaults(hec: HEC | None, ingest_format: str | None,
-                  raw_ingest: bool | None) -> tuple[str, bool, str, bool]:
-        client = hec if hec is not None else current()
-        fmt = ingest_format or (client.ingest_format if client is not None else "json")
-        raw = raw_ingest if raw_ingest is not None else (
-            client.raw_ingest if client is not None else False)
-        unit = client.ingest_timeunit if client is not None else "nanoseconds"
-        hec_time = client.hec_time if client is not None else True
-        return fmt, bool(raw), unit, hec_time
+        return frame_events(self._obj, hec=hec, ingest_format=ingest_format,
+                            raw_ingest=raw_ingest, **options)

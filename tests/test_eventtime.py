@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 import hecnb
 from hecnb import HEC, ConversionError, IngestPayload, to_events
 from hecnb._encode import eventtime as evtime
-from hecnb._encode.formats import encode_noted
 from hecnb._encode.frametimes import column_times
 from hecnb._encode.jsonevents import JsonEventEncoder
 from hecnb._encode.timenotes import TimeNotes
+from hecnb._send.bodies import encode_noted
 from hecnb.emulator import Emulator
 
 ZEEK_TS = 1693958400.123456  # 2023-09-06T00:00:00.123456Z

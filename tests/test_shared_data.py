@@ -454,5 +454,7 @@ def test_text_log_readers_on_empty_and_foreign_files(reader: str, tmp_path: Path
     other = read(tmp_path / "other.log")
     assert other["time"].isna().all() and other["message"].tolist() == [
         "nothing like a log line", "\ufffd\ufffd binary"]  # kept, never dropped
-    notes = hecnb._encode.formats.encode_noted(other, "json")[1]
+    from hecnb._send.bodies import encode_noted
+
+    notes = encode_noted(other, "json")[1]
     assert notes is not None and notes.fallback == 2  # sent with the send time, counted

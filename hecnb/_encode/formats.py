@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._errors import ConfigError, ConversionError
-from .._send.batching import Batcher
-from .._settings.names import CONTENT_TYPES, DEFAULT_BATCH_MAX_BYTES, normalize_format
+from .._settings.names import CONTENT_TYPES, normalize_format
 from .dialects import DIALECTS, CsvDialect, Dialect
 from .frames import CHUNK_ROWS, FramePlan, is_frame
 from .frametimes import frame_times
@@ -29,7 +28,7 @@ from .options import Options, parse_options
 from .records import KeyProblem, RecordConverter, records_of
 from .timenotes import TimeNotes
 
-__all__ = ["ENCODERS", "Encoder", "encode", "encode_noted", "frame_time_notes", "make_encoder",
+__all__ = ["ENCODERS", "Encoder", "frame_time_notes", "make_encoder",
            "to_events"]
 
 _XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>\n<events>\n'
@@ -303,45 +302,6 @@ def to_events(data: Any, ingest_format: str = "json", *, raw: bool = False,
     """
     enc = make_encoder(ingest_format, raw=raw, timeunit=timeunit, **options)
     return [part for _, part, _ in enc.encode_many(data)]
-
-
-def encode(data: Any, ingest_format: str = "json", *, raw: bool = False,
-           timeunit: str = "nanoseconds", batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
-           batch_max_events: int | None = None, **options: Any) -> list[bytes]:
-    r"""The request bodies (before gzip) ``HEC.send`` would post for ``data``.
-
-    Split by the same byte and event limits as a send; every body stands on its own (each csv
-    body has its header, each xml body is a whole document).
-
-    >>> import pandas as pd, hecnb
-    >>> hecnb.encode(pd.DataFrame({"ip": ["10.0.0.1"], "timestamp": [1]}), "csv", host="fw1")
-    [b'"host","timestamp","timeunit","ip"\r\n"fw1",1,"nanoseconds","10.0.0.1"\r\n']
-    """
-    return encode_noted(data, ingest_format, raw=raw, timeunit=timeunit,
-                        batch_max_bytes=batch_max_bytes, batch_max_events=batch_max_events,
-                        **options)[0]
-
-
-def encode_noted(data: Any, ingest_format: str = "json", *, raw: bool = False,
-                 timeunit: str = "nanoseconds", batch_max_bytes: int = DEFAULT_BATCH_MAX_BYTES,
-                 batch_max_events: int | None = None, **options: Any
-                 ) -> tuple[list[bytes], TimeNotes | None]:
-    """:func:`encode`, and what the event-time rule did (None when no rule applied: raw
-    text lines, ready envelopes) for previews and dry runs."""
-    enc = make_encoder(ingest_format, raw=raw, timeunit=timeunit, **options)
-    items = enc.encode_many(data)
-    batcher = Batcher(batch_max_bytes, batch_max_events, assemble=enc.body,
-                      overhead=enc.overhead)
-    bodies = []
-    for index, part, original in items:
-        batch = batcher.add(index, part, original)
-        if batch is not None:
-            bodies.append(batch.body())
-    last = batcher.flush()
-    if last is not None:
-        bodies.append(last.body())
-    notes = enc.notes
-    return bodies, (notes if notes.events else None)
 
 
 def frame_time_notes(df: Any, *, timeunit: str = "nanoseconds", **options: Any) -> TimeNotes:

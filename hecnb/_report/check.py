@@ -6,8 +6,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from .._send.retry import is_delivered
-from .reasons import describe_status
+from .reasons import describe_status, is_delivered
 
 __all__ = ["ConnectionCheck"]
 

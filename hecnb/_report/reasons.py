@@ -11,6 +11,13 @@ import httpx
 
 from .._settings.secret import Secret, untrusted
 
+
+def is_delivered(status: int | None) -> bool:
+    """True for any 2xx (what "delivered" means, everywhere): the collector took the request
+    (201, 202 and 204 included)."""
+    return status is not None and 200 <= status < 300
+
+
 INTERRUPTED = "interrupted before the collector confirmed it"
 
 

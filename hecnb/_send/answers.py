@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import orjson
 
-from .._report.reasons import describe_status
+from .._report.reasons import describe_status, is_delivered
 from .._settings.secret import MAX_ANSWER_BYTES, Secret, untrusted
-from .retry import is_delivered, is_permanent, parse_retry_after
+from .retry import is_permanent, parse_retry_after
 
 
 @dataclass

@@ -23,13 +23,14 @@ from .._report.reasons import (
     STOPPED,
     _transport_failure,
     describe_timeout,
+    is_delivered,
 )
 from .._report.report import BatchResult, FailedEvent, SendReport
 from .._settings.config import IngestConfig
 from .._settings.secret import MAX_ANSWER_BYTES, KeyAuth, Secret
 from .answers import Answer, _maybe_received, _parse_answer, _read_bounded, _within
 from .batching import Batch
-from .retry import RetryPolicy, is_delivered, is_transient
+from .retry import RetryPolicy, is_transient
 from .throttle import Throttle, is_throttled
 from .window import Window
 

@@ -14,16 +14,11 @@ import random
 import time
 from dataclasses import dataclass
 
-__all__ = ["PERMANENT_STATUSES", "RetryPolicy", "is_delivered", "is_permanent", "is_transient",
+__all__ = ["PERMANENT_STATUSES", "RetryPolicy", "is_permanent", "is_transient",
            "parse_retry_after"]
 
 #: Answers about the destination or the key: the same for every batch of a send.
 PERMANENT_STATUSES = frozenset({401, 403, 404, 405, 407, 410, 411, 415})
-
-
-def is_delivered(status: int | None) -> bool:
-    """True for any 2xx: the collector took the request (201, 202 and 204 included)."""
-    return status is not None and 200 <= status < 300
 
 
 def is_permanent(status: int | None) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConversionError
 from .._progress import _progress
-from .._report.reasons import INTERRUPTED, NOT_SENT, STOPPED
+from .._report.reasons import INTERRUPTED, NOT_SENT, STOPPED, is_delivered
 from .._report.report import FailedEvent, SendReport
 from .._settings.config import IngestConfig
 from .._settings.names import MAX_EVENT_BYTES
@@ -28,7 +28,6 @@ from .._settings.secret import guard_logs
 from .batching import Batch, Batcher
 from .producer import Encoder, _Chunks, _drop_oversize, _precheck, _unreached
 from .request import Outcome, _by_index, _fail_all, _headers, _Send, _unsent
-from .retry import is_delivered
 from .throttle import Throttle
 from .window import Window
 
