@@ -7,10 +7,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pandas as pd
 import pytest
 from conftest import KEY
+from hostile import HostileServer
+from hostile import hec as hec_answer
 
 import hecnb
 from hecnb import HEC, ConfigError, SendReport, _session
@@ -94,15 +95,33 @@ def test_progress_defaults_to_automatic(frame: pd.DataFrame, emu: Emulator,
     assert seen == [None, False]  # None: on in notebooks and terminals (see _sender)
 
 
-def test_preview_is_the_exact_text_of_one_request(frame: pd.DataFrame) -> None:
-    text = frame.to_ngsiem.preview(2)
-    assert text == hecnb.encode(frame.head(2))[0].decode()
-    assert [orjson.loads(x)["event"]["user"] for x in text.splitlines()] == ["alice", "bob"]
-    csv_text = frame.to_ngsiem.preview(ingest_format="csv", host="h")
-    assert csv_text.splitlines()[0] == '"host","timestamp","timeunit","user","n"'
-    assert len(csv_text.splitlines()) == 4
-    xml_text = frame.to_ngsiem.preview(1, "xml", raw_ingest=True)
-    assert xml_text.count("<event>") == 1 and not xml_text.startswith("<?xml")
+PREVIEWS = {
+    ("json", False): '{"time":1e-9,"event":{"timestamp":1,"timeunit":"nanoseconds","user":"alice",'
+                     '"n":1.5}}\n{"time":2e-9,"event":{"timestamp":2,"timeunit":"nanoseconds",'
+                     '"user":"bob","n":2.0}}\n',
+    ("csv", False): '"host","timestamp","timeunit","user","n"\r\n"h",1,"nanoseconds","alice",1.5'
+                    '\r\n"h",2,"nanoseconds","bob",2.0\r\n"h",3,"nanoseconds",,\r\n',
+    ("xml", True): "<event><timestamp>1</timestamp><timeunit>nanoseconds</timeunit><user>alice"
+                   "</user><n>1.5</n></event>\n",
+}
+
+
+@pytest.mark.parametrize(("n", "fmt", "raw", "options"), [
+    (2, "json", False, {}), (3, "csv", False, {"host": "h"}), (1, "xml", True, {})])
+def test_preview_is_the_exact_text_of_one_request(frame: pd.DataFrame, hostile: HostileServer,
+                                                  n: int, fmt: str, raw: bool,
+                                                  options: dict[str, Any]) -> None:
+    """The text, written out; and the very body a send of those rows puts on the wire (as
+    a collector receives it, gunzipped), on the endpoint the preview is for."""
+    text = frame.to_ngsiem.preview(n, fmt, raw_ingest=raw, **options)
+    assert text == PREVIEWS[(fmt, raw)]
+    hostile.handler = lambda request: hec_answer()
+    with HEC(api_key=KEY, ingest_url=hostile.url) as client:
+        report = client.send(frame.head(n), ingest_format=fmt, raw_ingest=raw, **options)
+    assert report.ok and report.delivered == n and report.requests == 1
+    (request,) = hostile.requests
+    assert request.body.decode("utf-8") == text
+    assert request.path.endswith("/services/collector/raw") == raw
     assert frame.to_ngsiem.preview(0) == ""
 
 
@@ -114,8 +133,13 @@ def test_preview_follows_the_session_default(frame: pd.DataFrame, emu: Emulator)
 
 def test_events_one_per_row(frame: pd.DataFrame) -> None:
     events = frame.to_ngsiem.events()
-    assert len(events) == 4 and all(isinstance(e, bytes) for e in events)
-    assert events == hecnb.to_events(frame)
+    assert events == [  # the row with nothing but its time keeps only the time (na="drop")
+        b'{"time":1e-9,"event":{"timestamp":1,"timeunit":"nanoseconds","user":"alice","n":1.5}}\n',
+        b'{"time":2e-9,"event":{"timestamp":2,"timeunit":"nanoseconds","user":"bob","n":2.0}}\n',
+        b'{"time":3e-9,"event":{"timestamp":3,"timeunit":"nanoseconds"}}\n',
+        b'{"time":4e-9,"event":{"timestamp":4,"timeunit":"nanoseconds","user":"dave","n":4.0}}\n']
+    assert frame.to_ngsiem.events(timestamp_column=None, hec_time=False)[2] == (
+        b'{"event":{"timestamp":3,"timeunit":"nanoseconds"}}\n')
     assert frame.to_ngsiem.events("csv")[0] == b'1,"nanoseconds","alice",1.5\r\n'
     assert frame.attrs == {}
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hecnb import HEC, ConfigError, ConversionError, encode, to_events
-from hecnb._encode.envelope import IngestPayload, JsonEventEncoder
+from hecnb._encode.envelope import IngestPayload
 from hecnb._encode.formats import ENCODERS, make_encoder
 from hecnb._encode.frames import xml_name, xml_unname
 from hecnb._settings.config import CONTENT_TYPES
@@ -103,35 +103,80 @@ def body_events(bodies: list[bytes], fmt: str, raw: bool = False) -> list[Any]:
 # --------------------------------------------------------------------------------- contract
 
 
+#: what every body of a format starts and ends with, written out (csv: the frame's header)
+FRAMING = {"json": (b"", b""), "yaml": (b"", b""),
+           "xml": (b'<?xml version="1.0" encoding="UTF-8"?>\n<events>\n', b"</events>\n"),
+           "csv": (b'"timestamp","timeunit","a"\r\n', b"")}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_encoder_contract(fmt: str) -> None:
     enc = make_encoder(fmt)
-    assert enc.content_type == CONTENT_TYPES[fmt]
+    import falconpy
+
+    assert enc.content_type == CONTENT_TYPES[fmt] == falconpy.IngestFormat[fmt.upper()].value
     assert enc.raw is False and make_encoder(fmt, raw=True).raw is True
-    frame = pd.DataFrame({"a": [1, 2]})
+    frame = pd.DataFrame({"a": [1, 2]}, index=[10, 20])
     items = list(enc.encode_many(frame))
-    assert [i for i, _, _ in items] == [0, 1] and [o for _, _, o in items] == [0, 1]
-    assert enc.overhead == len(enc.prefix) + len(enc.suffix)
+    assert [i for i, _, _ in items] == [0, 1] and [o for _, _, o in items] == [10, 20]
+    prefix, suffix = FRAMING[fmt]
+    assert enc.overhead == len(prefix) + len(suffix)  # what counts against batch_max_bytes
     body = enc.body([p for _, p, _ in items])
-    assert body.startswith(enc.prefix) and body.endswith(enc.suffix)
+    assert body == prefix + b"".join(p for _, p, _ in items) + suffix
     assert len(parse_events(body, fmt)) == 2
     assert set(ENCODERS) == set(FORMATS)
+    raw = make_encoder(fmt, raw=True)
+    list(raw.encode_many(frame))
+    assert raw.overhead == 0 and raw.body([b"x\n"]) == b"x\n"  # raw lines: nothing around
 
 
-def test_plain_json_encode_is_falconpy_behaviour() -> None:
-    ours, theirs = make_encoder("json", timeunit="ms"), JsonEventEncoder(timeunit="ms")
+def _compact(obj: Any) -> bytes:
+    """FalconPy's JSON (requests' ``json=``, ``json.dumps``) without the spaces."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def test_plain_json_encode_is_falconpys_envelope_plus_the_time_member() -> None:
+    """Against FalconPy itself: without converter options the json encoder gives
+    ``falconpy.HEC.format_event``'s envelope (and, raw, its JSON line), plus HEC's top-level
+    ``time`` in epoch seconds, the one documented difference (README "Migrating from
+    FalconPy"); with ``hec_time=False``, FalconPy's bytes exactly."""
+    import falconpy
+
+    theirs = falconpy.HEC(api_key="k" * 32, api_url_key="abc123",
+                          ingest_timeunit="milliseconds")
+    theirs_raw = falconpy.HEC(api_key="k" * 32, api_url_key="abc123",
+                              ingest_timeunit="milliseconds", raw_ingest=True)
+    ours, plain = make_encoder("json", timeunit="ms"), make_encoder("json", timeunit="ms",
+                                                                     hec_time=False)
+    raw = make_encoder("json", timeunit="ms", raw=True)
     samples: list[Any] = [
+        {"host": "h2", "timestamp": 1700000000123, "user": "bob", "n": [1, {"k": None}],
+         "ok": True, "big": 2**70, "text": "ünï \"q\" \\ \n"},
+        {"host": "h3", "timestamp": 9, "kind": "event", "fields": {"#t": "v", "#n": 2}},
         {"host": "h1", "timestamp": 5, "message": "m", "fields": {"#a": 1}, "custom": {"c": 2}},
-        {"event": {"x": 1}, "fields": {"#t": "v"}},
-        '{"user": "bob", "timestamp": 7}',
-        IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1}),
     ]
-    for evt in samples:
-        assert ours.encode(evt) == theirs.encode(evt)
-        assert ours.envelope(evt) == theirs.envelope(evt)
-    raw_ours, raw_theirs = make_encoder("json", raw=True), JsonEventEncoder(raw=True)
-    assert raw_ours.encode("a raw line") == raw_theirs.encode("a raw line") == b"a raw line\n"
-    with pytest.raises(ConversionError):
+    for i, evt in enumerate(samples):
+        want = theirs.format_event(dict(evt))
+        got = json.loads(ours.encode(dict(evt)))
+        assert got.pop("time") == evt["timestamp"] / 1000  # epoch seconds of the timestamp
+        assert got == want
+        assert ours.envelope(dict(evt)) == {"time": evt["timestamp"] / 1000, **want}
+        assert json.loads(raw.encode(dict(evt))) == json.loads(theirs_raw.format_event(dict(evt)))
+        if i < 2:  # FalconPy puts custom keys first; otherwise the member order is its own
+            assert plain.encode(dict(evt)) == _compact(want)
+            assert raw.encode(dict(evt)) == _compact(json.loads(theirs_raw.format_event(
+                dict(evt))))
+    mine = IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1}, kind="x")
+    falcons = falconpy.IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1},
+                                     kind="x")
+    assert plain.encode(mine) == _compact(theirs.format_event(falcons))
+    # a JSON string is the object it spells; a ready envelope passes as it is (docs)
+    assert plain.encode('{"host": "h", "timestamp": 7, "user": "bob"}') == _compact(
+        theirs.format_event({"host": "h", "timestamp": 7, "user": "bob"}))
+    ready = {"event": {"x": 1}, "fields": {"#t": "v"}}
+    assert ours.encode(ready) == b'{"event":{"x":1},"fields":{"#t":"v"}}\n'
+    assert raw.encode("a raw line") == b"a raw line\n"
+    with pytest.raises(ConversionError, match="not int"):
         ours.encode(42)
 
 
@@ -270,6 +315,44 @@ def test_na_null_keeps_every_member_and_csv_keeps_columns() -> None:
         "timestamp", "timeunit", "a", "b"]
 
 
+def test_xml_missing_floats_are_left_out_or_empty_elements_never_text(emu: Emulator) -> None:
+    """docs/formats.md: NaN, inf and NA are missing (left out with na='drop', an empty element
+    with na='null'), nested ones are empty elements; in a frame (float64, float32, Float64,
+    object columns) and in records, on both endpoints. The exact bytes, then what the
+    emulator's XML parser makes of them."""
+    frame = pd.DataFrame({"timestamp": [1, 2, 3, 4], "f": [1.5, np.nan, np.inf, -np.inf],
+                          "f32": np.array([np.nan, 0.5, np.nan, -2.0], dtype=np.float32),
+                          "nf": pd.array([None, 2.5, None, 1.0], dtype="Float64"),
+                          "nested": [{"x": math.nan}, [math.nan, 1.0], None, {"y": math.inf}]})
+    head = "<event><timestamp>%d</timestamp><timeunit>nanoseconds</timeunit>"
+    rows = {"drop": ["<f>1.5</f><nested><x/></nested>",
+                     "<f32>0.5</f32><nf>2.5</nf><nested><item/><item>1.0</item></nested>",
+                     "",
+                     "<f32>-2.0</f32><nf>1.0</nf><nested><y/></nested>"],
+            "null": ["<f>1.5</f><f32/><nf/><nested><x/></nested>",
+                     "<f/><f32>0.5</f32><nf>2.5</nf><nested><item/><item>1.0</item></nested>",
+                     "<f/><f32/><nf/><nested/>",
+                     "<f/><f32>-2.0</f32><nf>1.0</nf><nested><y/></nested>"]}
+    for na, members in rows.items():
+        lines = "".join(head % (i + 1) + m + "</event>\n" for i, m in enumerate(members))
+        assert encode(frame, "xml", na=na)[0].decode() == (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<events>\n' + lines + "</events>\n")
+        assert encode(frame, "xml", na=na, raw=True)[0].decode() == lines
+    records = [{"timestamp": 1, "f": 1.5}, {"timestamp": 2, "f": math.nan, "g": [math.nan]},
+               {"timestamp": 3, "f": -math.inf, "g": {"k": math.inf}}]
+    for na, f in (("drop", ""), ("null", "<f/>")):
+        assert encode(records, "xml", na=na)[0].decode().splitlines()[2:5] == [
+            head % 1 + "<f>1.5</f></event>", head % 2 + f + "<g><item/></g></event>",
+            head % 3 + f + "<g><k/></g></event>"]
+    with HEC(api_key=KEY, ingest_url=emu.url) as hec:
+        assert hec.send(frame, ingest_format="xml", na="null").delivered == 4
+    assert emu.wait_for(4)
+    got = sorted((e["event"] for e in emu.events), key=lambda e: e["timestamp"])
+    assert [(e["f"], e["f32"], e["nf"]) for e in got] == [
+        ("1.5", "", ""), ("", "0.5", "2.5"), ("", "", ""), ("", "-2.0", "1.0")]
+    assert [e["nested"] for e in got] == [{"x": ""}, {"item": ["", "1.0"]}, "", {"y": ""}]
+
+
 # ------------------------------------------------------------------------------------ options
 
 
@@ -399,11 +482,20 @@ def test_records_errors_name_the_record() -> None:
 
 
 def test_xml_names_are_valid_deterministic_and_reversible() -> None:
-    for name in ["user", "src ip", "#tag", "1st", "a:b", "", "_x0041_", "ünï", "@timestamp",
-                 "id.orig_h", "-x", "x" * 3]:
-        tag = xml_name(name)
-        ElementTree.fromstring(f"<{tag}/>")  # a well-formed element name
-        assert xml_name(name) == tag and xml_unname(tag) == name
+    # docs/formats.md: .NET's XmlConvert.EncodeName scheme, written out by hand: any character
+    # but ASCII letters, digits, '_', '-' and '.' is _xHHHH_ (beyond the BMP _xHHHHHHHH_), a
+    # name cannot start with a digit, '-' or '.', and an '_x' that would read as an escape
+    # has its '_' escaped; '' (no name) is '_'
+    spelled = {"user": "user", "src ip": "src_x0020_ip", "#tag": "_x0023_tag",
+               "1st": "_x0031_st", "a:b": "a_x003A_b", "": "_", "_x0041_": "_x005F_x0041_",
+               "_x00zz_": "_x00zz_", "ünï": "_x00FC_n_x00EF_",
+               "@timestamp": "_x0040_timestamp", "id.orig_h": "id.orig_h", "-x": "_x002D_x",
+               ".a": "_x002E_a", "a-b.c_d": "a-b.c_d", "#falconpy": "_x0023_falconpy",
+               "x\U0001f600": "x_x0001F600_", "xxx": "xxx"}
+    for name, tag in spelled.items():
+        assert xml_name(name) == tag, name
+        assert ElementTree.fromstring(f"<{tag}/>").tag == tag  # a well-formed element name
+        assert xml_unname(tag) == name
     frame = pd.DataFrame({"src ip": ["1.2.3.4"], "#tag": ["t"], 0: [1]})
     events = body_events(encode(frame, "xml"), "xml")
     assert [xml_unname(tag) for tag, _ in events[0][2:]] == ["src ip", "#tag", "0"]
