@@ -757,6 +757,28 @@ def test_a_bad_value_in_a_record_names_its_key_and_record(fmt: str) -> None:
     assert (err.value.column, err.value.row) == ("z", 1)  # the frame says the same
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_lone_surrogate_in_a_record_names_its_key_and_record(fmt: str) -> None:
+    """In a value (also nested) or in a key: a ConversionError naming the record and the
+    top-level key, in every format (csv used to raise the codec's UnicodeEncodeError for a
+    key, yaml/xml/csv named no key for a value). xml spells any key as an element name
+    (``_xD800_``), so only values are refused there."""
+    cases = [([{"a": 1}, {"b": "x\udc00"}], "b", 1, False),
+             ([{"a": 1}, {"b": ["x", "\ud800"]}], "b", 1, False),
+             ([{"a": 1}, {"z": 1, "k\ud800": 2}], "k\ud800", 1, True),
+             ([{"n": {"inner\ud800": 1}}], "n", 0, True)]
+    for records, key, row, in_a_key in cases:
+        if fmt == "xml" and in_a_key:
+            assert b"_xD800_" in b"".join(encode(records, fmt))
+            continue
+        with pytest.raises(ConversionError) as err:
+            make_encoder(fmt).encode_many(records)
+        assert (err.value.column, err.value.row) == (key, row)
+        text = str(err.value)
+        assert f"record {row}" in text and "surrogate" in text
+        assert f"key {key!r}"[:-1] in text  # json names the path: 'b[1]', 'n.inner...'
+
+
 def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
     """FalconPy's per-event path (no options): the event that fails is reported with its key,
     the others are sent."""

@@ -650,13 +650,19 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _surrogate_name(key: Any) -> bool:
+    """True for a str key that cannot be UTF-8 (a lone surrogate)."""
+    return isinstance(key, str) and any("\ud800" <= c <= "\udfff" for c in key)
+
+
 def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
     """``(member, path)`` of the first value of an envelope with no JSON form: the event
     member it is in (the "column") and where inside it (``a.b``, ``a[2]``)."""
     def path(value: Any, prefix: str) -> str | None:
         if isinstance(value, dict):
             for k, v in value.items():
-                found = path(v, f"{prefix}.{k}" if prefix else str(k))
+                here = f"{prefix}.{k}" if prefix else str(k)
+                found = here if _surrogate_name(k) else path(v, here)
                 if found is not None:
                     return found
             return None
@@ -677,7 +683,7 @@ def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
     event = env.get("event") if isinstance(env, dict) else None
     if isinstance(event, dict):
         for k, v in event.items():
-            found = path(v, str(k))
+            found = str(k) if _surrogate_name(k) else path(v, str(k))
             if found is not None:
                 return str(k), found
     if isinstance(env, dict) and isinstance(env.get("fields"), dict):

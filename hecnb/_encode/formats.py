@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError, ConversionError
@@ -133,12 +133,42 @@ class Encoder:
         except ConversionError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise _record_error(exc, position, self.format) from None
+            raise _record_error(exc, position, self.format, record) from None
 
 
-def _record_error(exc: BaseException, position: int | None, fmt: str) -> ConversionError:
+_SURROGATE = "a string contains a lone surrogate (not valid Unicode)"
+
+
+def _has_surrogate(value: Any) -> bool:
+    """True when a string in ``value`` (keys included) holds a lone surrogate."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, Mapping):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def _csv_header(names: list[str]) -> bytes:
+    """The csv header; a name that cannot be UTF-8 is a KeyProblem naming it."""
+    try:
+        return CsvDialect.header(names)
+    except UnicodeEncodeError:
+        bad = next(n for n in names if _has_surrogate(n))
+        raise KeyProblem(bad, TypeError(_SURROGATE)) from None
+
+
+def _record_error(exc: BaseException, position: int | None, fmt: str,
+                  record: Any = None) -> ConversionError:
     """The ConversionError for a record: it names the record and, when one key is the
     problem, the key (``.column``), as a frame names the column and row."""
+    if not isinstance(exc, KeyProblem) and "surrogate" in str(exc) and isinstance(
+            record, Mapping):  # found in the whole event: say which key holds it
+        key = next((k for k, v in record.items() if _has_surrogate(k) or _has_surrogate(v)),
+                   None)
+        if key is not None:
+            exc = KeyProblem(str(key), TypeError(_SURROGATE))
     key = exc.key if isinstance(exc, KeyProblem) else None
     if position is None:
         return ConversionError(f"event cannot be encoded as {fmt}: {exc}.", column=key)
@@ -249,7 +279,10 @@ class CsvEncoder(Encoder):
         had = self._records.header is not None
         out = super().encode(record)
         if not had and self._records.header is not None:
-            self._set_header(CsvDialect.header(self._records.header))
+            try:
+                self._set_header(_csv_header(self._records.header))
+            except KeyProblem as exc:
+                raise _record_error(exc, None, "csv") from None
         return out
 
     def _encode_list(self, records: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
@@ -260,17 +293,21 @@ class CsvEncoder(Encoder):
             try:
                 event, fields = self._records.event(rec, now)
             except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                raise _record_error(exc, i, "csv") from None
+                raise _record_error(exc, i, "csv", rec) from None
             names.update(dict.fromkeys(event))
             events.append((event, fields))
         self._records.header = list(names)
-        self._set_header(CsvDialect.header(self._records.header))
+        try:
+            self._set_header(_csv_header(self._records.header))
+        except KeyProblem as exc:  # the first record with that key
+            first = next(i for i, (event, _) in enumerate(events) if exc.key in event)
+            raise _record_error(exc, first, "csv") from None
         out = []
         for i, (rec, (event, fields)) in enumerate(zip(records, events, strict=True)):
             try:
                 out.append((i, self._records.render(event, fields), rec))
             except (TypeError, ValueError) as exc:
-                raise _record_error(exc, i, "csv") from None
+                raise _record_error(exc, i, "csv", event) from None
         return out
 
     def _encode_stream(self, records: Iterator[Any]) -> Iterator[tuple[int, bytes, Any]]:
