@@ -779,6 +779,36 @@ def test_a_lone_surrogate_in_a_record_names_its_key_and_record(fmt: str) -> None
         assert f"key {key!r}"[:-1] in text  # json names the path: 'b[1]', 'n.inner...'
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_keys_equal_as_strings_and_odd_column_names_are_named(fmt: str) -> None:
+    """Two keys of a record that are equal as strings (0 and "0") name that key; so does a
+    frame column whose name has a lone surrogate (it used to escape as the codec's error;
+    xml writes it as an element name)."""
+    with pytest.raises(ConversionError) as err:
+        make_encoder(fmt, na="null").encode_many([{"a": 1}, {"x": 1, 0: 2, "0": 3}])
+    assert (err.value.column, err.value.row) == ("0", 1)
+    assert "would both be called '0'" in str(err.value) and "record 1" in str(err.value)
+    odd = pd.DataFrame([[1, 2]], columns=pd.Index([0, "name\ud800"], dtype=object))
+    if fmt == "xml":
+        assert b"<name_xD800_>2</name_xD800_>" in encode(odd, fmt)[0]
+        return
+    with pytest.raises(ConversionError, match="lone surrogate.*rename the column") as err:
+        make_encoder(fmt).encode_many(odd)
+    assert err.value.column == "name\ud800"
+
+
+def test_decimal_infinity_is_missing_on_falconpys_path_too() -> None:
+    """docs/formats.md: a Decimal that is NaN or infinite is missing, as a float's would be
+    (the per-event json path wrote "Infinity" as a string)."""
+    record = {"a": decimal.Decimal("Infinity"), "b": decimal.Decimal("-Infinity"),
+              "c": decimal.Decimal("NaN"), "d": decimal.Decimal("2.5"), "timestamp": 1}
+    assert to_events([record], hec_time=False) == [  # no option: null, as FalconPy's path does
+        b'{"event":{"timestamp":1,"timeunit":"nanoseconds","a":null,"b":null,"c":null,'
+        b'"d":2.5}}\n']
+    assert to_events([record], hec_time=False, na="drop") == [
+        b'{"event":{"timestamp":1,"timeunit":"nanoseconds","d":2.5}}\n']
+
+
 def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
     """FalconPy's per-event path (no options): the event that fails is reported with its key,
     the others are sent."""
@@ -789,3 +819,7 @@ def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
     with pytest.raises(ConversionError) as err:
         to_events([{"a": 1}, {"b": object()}])
     assert (err.value.column, err.value.row) == ("b", 1)
+    with pytest.raises(ConversionError) as err:  # two problems: the key named is the reason
+        to_events([{"o": object(), "later\ud800": 1}])
+    assert err.value.column == "o" and "key 'o': Type is not JSON serializable: object" in str(
+        err.value)

@@ -64,7 +64,7 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, decimal.Decimal):
         if obj.is_finite():
             return int(obj) if obj == obj.to_integral_value() else float(obj)
-        return None if obj.is_nan() else str(obj)
+        return None  # NaN and infinities, as a float's: missing (docs/formats.md)
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(obj)).decode("ascii")
     if isinstance(obj, (set, frozenset)):
@@ -635,7 +635,8 @@ def _dump_envelope(obj: Any, hook: Any) -> bytes:
                 exc = TypeError(str(again))
         found = _bad_key(obj, hook)
         where = f"key {found[1]!r}: " if found else ""
-        raise ConversionError(f"event cannot be encoded as JSON: {where}{exc}.",
+        why = found[2] if found else str(exc)  # the named key's own problem
+        raise ConversionError(f"event cannot be encoded as JSON: {where}{why}.",
                               column=found[0] if found else None) from None
 
 
@@ -655,14 +656,17 @@ def _surrogate_name(key: Any) -> bool:
     return isinstance(key, str) and any("\ud800" <= c <= "\udfff" for c in key)
 
 
-def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
-    """``(member, path)`` of the first value of an envelope with no JSON form: the event
-    member it is in (the "column") and where inside it (``a.b``, ``a[2]``)."""
-    def path(value: Any, prefix: str) -> str | None:
+_SURROGATE_KEY = "str is not valid UTF-8: surrogates not allowed"
+
+
+def _bad_key(env: Any, hook: Any) -> tuple[str, str, str] | None:
+    """``(member, path, why)`` of the first value of an envelope with no JSON form: the event
+    member it is in (the "column"), where inside it (``a.b``, ``a[2]``) and its problem."""
+    def path(value: Any, prefix: str) -> tuple[str, str] | None:
         if isinstance(value, dict):
             for k, v in value.items():
                 here = f"{prefix}.{k}" if prefix else str(k)
-                found = here if _surrogate_name(k) else path(v, here)
+                found = (here, _SURROGATE_KEY) if _surrogate_name(k) else path(v, here)
                 if found is not None:
                     return found
             return None
@@ -677,17 +681,17 @@ def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
         except TypeError as exc:
             if _TOO_BIG in str(exc):
                 return None
-            return prefix
+            return prefix, str(exc)
         return None
 
     event = env.get("event") if isinstance(env, dict) else None
     if isinstance(event, dict):
         for k, v in event.items():
-            found = str(k) if _surrogate_name(k) else path(v, str(k))
+            found = (str(k), _SURROGATE_KEY) if _surrogate_name(k) else path(v, str(k))
             if found is not None:
-                return str(k), found
+                return str(k), *found
     if isinstance(env, dict) and isinstance(env.get("fields"), dict):
         found = path(env["fields"], "fields")
         if found is not None:
-            return "fields", found
+            return "fields", *found
     return None

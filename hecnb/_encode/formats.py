@@ -13,6 +13,7 @@ The public entry points :func:`to_events` and :func:`encode` use the same encode
 
 from __future__ import annotations
 
+import ast
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -92,8 +93,7 @@ class Encoder:
         Checks run before this returns: a bad frame or list raises ConversionError here.
         """
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect, self.notes)
-            self._frame_started(plan)
+            plan = self._plan(data)
             return _frame_items(plan)
         records = records_of(data)
         if isinstance(records, Sequence):
@@ -104,11 +104,23 @@ class Encoder:
         """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
         the sender consumes (no Python step per row on the DataFrame path)."""
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect, self.notes)
-            self._frame_started(plan)
+            plan = self._plan(data)
             return ((range(start, start + len(rows)), rows, labels)
                     for start, rows, labels in plan.chunks(CHUNK_ROWS))
         return _chunked(self.encode_many(data))
+
+    def _plan(self, df: Any) -> FramePlan:
+        """The frame's plan; a column name that cannot be UTF-8 is refused first (xml writes
+        any name as an element name, so there it is not a problem)."""
+        if self.format != "xml":
+            for label in df.columns:
+                if _has_surrogate(label):
+                    raise ConversionError(
+                        f"column {label!r}: the name contains a lone surrogate (not valid "
+                        "Unicode); rename the column. Nothing was sent.", column=label)
+        plan = FramePlan(df, self.options, self.dialect, self.notes)
+        self._frame_started(plan)
+        return plan
 
     def _frame_started(self, plan: FramePlan) -> None:
         """Hook for formats whose body depends on the data (csv: the header)."""
@@ -129,14 +141,18 @@ class Encoder:
         """One record's bytes; a failure names the record when its position is known."""
         try:
             event, fields = self._records.event(record, now)
-            return self._records.render(event, fields)
         except ConversionError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            raise _record_error(exc, position, self.format, record) from None
+            raise _record_error(exc, position, self.format) from None
+        try:
+            return self._records.render(event, fields)
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise _record_error(exc, position, self.format, event) from None  # what was written
 
 
 _SURROGATE = "a string contains a lone surrogate (not valid Unicode)"
+_TWICE = "two members would both be called "
 
 
 def _has_surrogate(value: Any) -> bool:
@@ -169,6 +185,8 @@ def _record_error(exc: BaseException, position: int | None, fmt: str,
                    None)
         if key is not None:
             exc = KeyProblem(str(key), TypeError(_SURROGATE))
+    elif not isinstance(exc, KeyProblem) and _TWICE in str(exc):  # 0 and "0": name it
+        exc = KeyProblem(ast.literal_eval(str(exc).split(_TWICE, 1)[1]), exc)
     key = exc.key if isinstance(exc, KeyProblem) else None
     if position is None:
         return ConversionError(f"event cannot be encoded as {fmt}: {exc}.", column=key)
@@ -293,7 +311,7 @@ class CsvEncoder(Encoder):
             try:
                 event, fields = self._records.event(rec, now)
             except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-                raise _record_error(exc, i, "csv", rec) from None
+                raise _record_error(exc, i, "csv") from None
             names.update(dict.fromkeys(event))
             events.append((event, fields))
         self._records.header = list(names)
