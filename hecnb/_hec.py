@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import json
 import logging
 import os
 import warnings
@@ -683,8 +684,12 @@ class HEC:
         return self._finish(total)
 
     def format_event(self, evt: Any) -> Any:
-        """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``)."""
-        return self._encoder().envelope(evt)
+        """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``); with
+        ``raw_ingest``, its JSON text, as FalconPy returns it (``json.dumps``)."""
+        env = self._encoder().envelope(evt)
+        if self.raw_ingest and isinstance(env, dict):
+            return json.dumps(env)
+        return env
 
     # -- connection checks ----------------------------------------------------------------------
     def check_connection(self) -> ConnectionCheck:

@@ -792,7 +792,7 @@ def test_keys_equal_as_strings_and_odd_column_names_are_named(fmt: str) -> None:
     if fmt == "xml":
         assert b"<name_xD800_>2</name_xD800_>" in encode(odd, fmt)[0]
         return
-    with pytest.raises(ConversionError, match="lone surrogate.*rename the column") as err:
+    with pytest.raises(ConversionError, match=r"lone surrogate.*rename the column") as err:
         make_encoder(fmt).encode_many(odd)
     assert err.value.column == "name\ud800"
 
