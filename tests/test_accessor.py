@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,6 @@ from hostile import hec as hec_answer
 
 import hecnb
 from hecnb import HEC, ConfigError, SendReport, _session
-from hecnb._send import engine as _sender
 from hecnb.emulator import Emulator
 
 
@@ -81,18 +81,24 @@ def test_unknown_option_lists_the_allowed_ones(frame: pd.DataFrame, emu: Emulato
 
 def test_progress_defaults_to_automatic(frame: pd.DataFrame, emu: Emulator,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[Any] = []
-    real = _sender._progress
+    """No show_progress: a bar where one can be seen (a terminal; a notebook, which the
+    magics' tests cover), none in a pipe or a log file; False never draws one."""
 
-    def spy(show: bool | None, total: int | None) -> Any:
-        seen.append(show)
-        return real(False, total)
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
-    monkeypatch.setattr(_sender, "_progress", spy)
+    drawn = {}
     with HEC(api_key=KEY, ingest_url=emu.url) as hec:
-        frame.to_ngsiem(hec)
-        frame.to_ngsiem(hec, show_progress=False)
-    assert seen == [None, False]  # None: on in notebooks and terminals (see _sender)
+        for name, stream, show in (("terminal", Terminal(), None), ("pipe", io.StringIO(), None),
+                                   ("off", Terminal(), False)):
+            monkeypatch.setattr(sys, "stderr", stream)
+            kwargs = {} if show is None else {"show_progress": show}
+            assert frame.to_ngsiem(hec, **kwargs).delivered == 4
+            drawn[name] = stream.getvalue()
+    monkeypatch.undo()
+    assert "hecnb: 100%" in drawn["terminal"] and "4.00/4.00" in drawn["terminal"]
+    assert drawn["pipe"] == "" and drawn["off"] == ""
 
 
 PREVIEWS = {
