@@ -16,6 +16,7 @@ import decimal
 import io
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,6 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from hecnb import ConversionError, encode
-from hecnb._encode.frames import xml_name
 
 FORMATS = ("json", "yaml", "xml", "csv")
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -170,6 +170,24 @@ def problems(rows: list[dict[Any, Any]], fmt: str, *, plain: bool,
 
 
 # ------------------------------------------------------------------------------ parse back
+
+
+def xml_name(name: str) -> str:
+    """A key as an element name, by the rule docs/formats.md gives (.NET's EncodeName):
+    ASCII letters, digits, '_', '-' and '.' stay, anything else is _xHHHH_ (_xHHHHHHHH_
+    beyond the BMP); a name does not start with a digit, '-' or '.'; an '_' that would read
+    as the start of such an escape is escaped itself; '' is '_'."""
+    if not name:
+        return "_"
+    out = []
+    for i, ch in enumerate(name):
+        keep = ch.isascii() and (ch.isalpha() or ch == "_" or (i > 0 and (
+            ch.isdigit() or ch in "-.")))
+        if ch == "_" and re.match(r"x[0-9A-Fa-f]{4,8}_", name[i + 1:]):
+            keep = False
+        out.append(ch if keep else f"_x{ord(ch):04X}_" if ord(ch) <= 0xFFFF
+                   else f"_x{ord(ch):08X}_")
+    return "".join(out)
 
 
 def _decoded(bodies: list[bytes], fmt: str) -> list[dict[str, Any]]:
