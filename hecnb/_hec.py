@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import json
 import logging
 import os
 import warnings
@@ -16,7 +17,7 @@ import httpx
 from . import __version__
 from ._encode.jsonevents import JsonEventEncoder
 from ._encode.payload import IngestPayload
-from ._errors import ConfigError, ConversionError, EventFileError, HecInsecureWarning
+from ._errors import ConfigError, ConversionError, HecInsecureWarning
 from ._lazy import is_frame
 from ._report.check import ConnectionCheck
 from ._report.deadletter import ReplayEncoder
@@ -47,7 +48,7 @@ from ._settings.names import (
 from ._settings.secret import SecretHeaders as _Headers
 from ._settings.secret import _mask_auth, mask_secret
 from ._settings.url import url_key_of
-from ._source.files import _GZIP_MAGIC, _FileEvents, _open_event_file, _RawFileChunks
+from ._source.files import _FileEvents, _open_event_file, _RawFileChunks, is_gzip, slice_text
 
 #: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
 #: destination and the client's settings.
@@ -363,23 +364,7 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         hecnb does not need it to send (``send_event_file`` streams and batches by bytes); it is
         here for code that calls it.
         """
-        limit = 10_240_000
-        created: list[dict[str, Any]] = []
-        start, total = 0, 0
-        while start < len(data):
-            end = min(start + limit, len(data))
-            if end < len(data):
-                cut = data.rfind("\n", start, end)
-                if cut != -1:
-                    end = cut + 1
-            chunk = data[start:end]
-            count = len(chunk.split("\n")) - 1
-            self.log_activity(f"Created batch of {count} records")
-            total += count
-            created.append({"data": chunk, "count": count})
-            start = end
-        self.log_activity(f"{total} records processed into {len(created)} batches")
-        return created
+        return slice_text(data, self.log_activity)
 
     @staticmethod
     def detect_gzip(filename: str | os.PathLike[str]) -> bool:
@@ -387,13 +372,7 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
 
         A missing file raises :class:`EventFileError` (FalconPy: ``SystemExit``).
         """
-        path = os.fspath(filename)
-        try:
-            with open(path, "rb") as handle:
-                return handle.read(2) == _GZIP_MAGIC
-        except OSError as exc:
-            raise EventFileError(f"Cannot read event file {path!r}: {exc.strerror or exc}."
-                                 ) from None
+        return is_gzip(filename)
 
     def send_event_file(self, event_file: str | os.PathLike[str]) -> int:
         """Stream a file (plain or gzip) in bounded memory; return the HTTP status, as FalconPy.
@@ -501,8 +480,12 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         return self._finish(total)
 
     def format_event(self, evt: Any) -> Any:
-        """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``)."""
-        return self._encoder().envelope(evt)
+        """The envelope hecnb would send for ``evt`` (FalconPy's ``format_event``); with
+        ``raw_ingest``, its JSON text, as FalconPy returns it (``json.dumps``)."""
+        env = self._encoder().envelope(evt)
+        if self.raw_ingest and isinstance(env, dict):
+            return json.dumps(env)
+        return env
 
     # -- connection checks ----------------------------------------------------------------------
     def check_connection(self) -> ConnectionCheck:

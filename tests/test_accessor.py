@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pandas as pd
 import pytest
 from conftest import KEY
+from hostile import HostileServer
+from hostile import hec as hec_answer
 
 import hecnb
 from hecnb import HEC, ConfigError, SendReport, _session
-from hecnb._send import run as _sender
 from hecnb.emulator import Emulator
 
 
@@ -80,29 +81,53 @@ def test_unknown_option_lists_the_allowed_ones(frame: pd.DataFrame, emu: Emulato
 
 def test_progress_defaults_to_automatic(frame: pd.DataFrame, emu: Emulator,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[Any] = []
-    real = _sender._progress
+    """No show_progress: a bar where one can be seen (a terminal; a notebook, which the
+    magics' tests cover), none in a pipe or a log file; False never draws one."""
 
-    def spy(show: bool | None, total: int | None) -> Any:
-        seen.append(show)
-        return real(False, total)
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
-    monkeypatch.setattr(_sender, "_progress", spy)
+    drawn = {}
     with HEC(api_key=KEY, ingest_url=emu.url) as hec:
-        frame.to_ngsiem(hec)
-        frame.to_ngsiem(hec, show_progress=False)
-    assert seen == [None, False]  # None: on in notebooks and terminals (see _sender)
+        for name, stream, show in (("terminal", Terminal(), None), ("pipe", io.StringIO(), None),
+                                   ("off", Terminal(), False)):
+            monkeypatch.setattr(sys, "stderr", stream)
+            kwargs = {} if show is None else {"show_progress": show}
+            assert frame.to_ngsiem(hec, **kwargs).delivered == 4
+            drawn[name] = stream.getvalue()
+    monkeypatch.undo()
+    assert "hecnb: 100%" in drawn["terminal"] and "4.00/4.00" in drawn["terminal"]
+    assert drawn["pipe"] == "" and drawn["off"] == ""
 
 
-def test_preview_is_the_exact_text_of_one_request(frame: pd.DataFrame) -> None:
-    text = frame.to_ngsiem.preview(2)
-    assert text == hecnb.encode(frame.head(2))[0].decode()
-    assert [orjson.loads(x)["event"]["user"] for x in text.splitlines()] == ["alice", "bob"]
-    csv_text = frame.to_ngsiem.preview(ingest_format="csv", host="h")
-    assert csv_text.splitlines()[0] == '"host","timestamp","timeunit","user","n"'
-    assert len(csv_text.splitlines()) == 4
-    xml_text = frame.to_ngsiem.preview(1, "xml", raw_ingest=True)
-    assert xml_text.count("<event>") == 1 and not xml_text.startswith("<?xml")
+PREVIEWS = {
+    ("json", False): '{"time":1e-9,"event":{"timestamp":1,"timeunit":"nanoseconds","user":"alice",'
+                     '"n":1.5}}\n{"time":2e-9,"event":{"timestamp":2,"timeunit":"nanoseconds",'
+                     '"user":"bob","n":2.0}}\n',
+    ("csv", False): '"host","timestamp","timeunit","user","n"\r\n"h",1,"nanoseconds","alice",1.5'
+                    '\r\n"h",2,"nanoseconds","bob",2.0\r\n"h",3,"nanoseconds",,\r\n',
+    ("xml", True): "<event><timestamp>1</timestamp><timeunit>nanoseconds</timeunit><user>alice"
+                   "</user><n>1.5</n></event>\n",
+}
+
+
+@pytest.mark.parametrize(("n", "fmt", "raw", "options"), [
+    (2, "json", False, {}), (3, "csv", False, {"host": "h"}), (1, "xml", True, {})])
+def test_preview_is_the_exact_text_of_one_request(frame: pd.DataFrame, hostile: HostileServer,
+                                                  n: int, fmt: str, raw: bool,
+                                                  options: dict[str, Any]) -> None:
+    """The text, written out; and the very body a send of those rows puts on the wire (as
+    a collector receives it, gunzipped), on the endpoint the preview is for."""
+    text = frame.to_ngsiem.preview(n, fmt, raw_ingest=raw, **options)
+    assert text == PREVIEWS[(fmt, raw)]
+    hostile.handler = lambda request: hec_answer()
+    with HEC(api_key=KEY, ingest_url=hostile.url) as client:
+        report = client.send(frame.head(n), ingest_format=fmt, raw_ingest=raw, **options)
+    assert report.ok and report.delivered == n and report.requests == 1
+    (request,) = hostile.requests
+    assert request.body.decode("utf-8") == text
+    assert request.path.endswith("/services/collector/raw") == raw
     assert frame.to_ngsiem.preview(0) == ""
 
 
@@ -114,8 +139,13 @@ def test_preview_follows_the_session_default(frame: pd.DataFrame, emu: Emulator)
 
 def test_events_one_per_row(frame: pd.DataFrame) -> None:
     events = frame.to_ngsiem.events()
-    assert len(events) == 4 and all(isinstance(e, bytes) for e in events)
-    assert events == hecnb.to_events(frame)
+    assert events == [  # the row with nothing but its time keeps only the time (na="drop")
+        b'{"time":1e-9,"event":{"timestamp":1,"timeunit":"nanoseconds","user":"alice","n":1.5}}\n',
+        b'{"time":2e-9,"event":{"timestamp":2,"timeunit":"nanoseconds","user":"bob","n":2.0}}\n',
+        b'{"time":3e-9,"event":{"timestamp":3,"timeunit":"nanoseconds"}}\n',
+        b'{"time":4e-9,"event":{"timestamp":4,"timeunit":"nanoseconds","user":"dave","n":4.0}}\n']
+    assert frame.to_ngsiem.events(timestamp_column=None, hec_time=False)[2] == (
+        b'{"event":{"timestamp":3,"timeunit":"nanoseconds"}}\n')
     assert frame.to_ngsiem.events("csv")[0] == b'1,"nanoseconds","alice",1.5\r\n'
     assert frame.attrs == {}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import random
+import statistics
+from collections import Counter
 
 import pytest
 
@@ -34,6 +36,37 @@ def test_batches_respect_event_count() -> None:
 def test_oversized_event_travels_alone() -> None:
     batches = _fill(Batcher(10), [b"a\n", b"b" * 50, b"c\n"])
     assert [b.parts for b in batches] == [[b"a\n"], [b"b" * 50], [b"c\n"]]
+
+
+def _fill_many(b: Batcher, runs: list[list[bytes]]) -> list:
+    """The sender's way: runs of events at once (``add_many``), then the last batch."""
+    out, start = [], 0
+    for run in runs:
+        out += b.add_many(range(start, start + len(run)), run, [p.decode() for p in run])
+        start += len(run)
+    last = b.flush()
+    return [*out, last] if last else out
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7])
+def test_add_many_sends_an_oversized_event_alone_and_loses_nothing(cut: int) -> None:
+    """The sending path batches runs of events with ``add_many``: an event larger than
+    ``max_bytes`` on its own closes the batch before it, goes in a batch of its own and
+    the next event starts a new one, wherever the runs are cut (a different path from
+    ``add``, by a running sum and a binary search)."""
+    parts = [b"a\n", b"b\n", b"B" * 50 + b"\n", b"c\n", b"d" * 30 + b"\n", b"e\n", b"f\n"]
+    runs = [parts[i:i + cut] for i in range(0, len(parts), cut)]
+    batches = _fill_many(Batcher(10), runs)
+    assert [b.parts for b in batches] == [[b"a\n", b"b\n"], [b"B" * 50 + b"\n"], [b"c\n"],
+                                          [b"d" * 30 + b"\n"], [b"e\n", b"f\n"]]
+    assert [i for b in batches for i in b.indices] == list(range(7))  # none lost, in order
+    assert [o for b in batches for o in b.originals] == [p.decode() for p in parts]
+    assert [b.size for b in batches] == [4, 51, 2, 31, 4]
+    # the same cut as ``add`` makes, event by event
+    assert [b.parts for b in batches] == [b.parts for b in _fill(Batcher(10), parts)]
+    # with a body overhead (csv header, xml prolog) the oversized one still travels alone
+    framed = _fill_many(Batcher(9, overhead=6), runs)  # room for one small event
+    assert [len(b) for b in framed] == [1, 1, 1, 1, 1, 1, 1]
 
 
 def test_empty_input_no_batch() -> None:
@@ -77,18 +110,37 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after(when, now=1_000_000) == pytest.approx(10.0)
 
 
-def test_full_jitter_bounds_and_growth() -> None:
+def _deciles(samples: list[float], bound: float) -> list[int]:
+    counts = Counter(min(int(s / bound * 10), 9) for s in samples)
+    return [counts[d] for d in range(10)]
+
+
+def test_full_jitter_is_uniform_over_the_whole_growing_range() -> None:
+    """Full jitter: the wait before retry n is uniform in [0, min(cap, base * 2**n)]. Not the
+    bound itself (no jitter), not its upper half ("equal jitter"), not a range that stops
+    growing: the lower bound, the spread and the mean are all checked."""
     policy = RetryPolicy(retries=5, base=0.5, cap=4.0)
     rng = random.Random(1)
+    n = 2000
     for attempt, bound in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 4.0)]:
-        samples = [policy.delay(attempt, None, rng) for _ in range(300)]
+        samples = [policy.delay(attempt, None, rng) for _ in range(n)]
         assert all(0 <= s <= bound for s in samples)
-        assert max(samples) > bound * 0.8  # full jitter uses the whole range
+        assert min(samples) < bound * 0.01 and max(samples) > bound * 0.99  # both ends reached
+        assert len(set(samples)) == n  # no two alike: drawn, not computed
+        assert statistics.fmean(samples) == pytest.approx(bound / 2, rel=0.05)
+        assert statistics.pstdev(samples) == pytest.approx(bound / 12 ** 0.5, rel=0.05)
+        # every tenth of the range holds about a tenth of the waits (expected 200 each)
+        assert all(140 <= c <= 260 for c in _deciles(samples, bound)), _deciles(samples, bound)
 
 
 def test_retry_after_is_the_least_wait() -> None:
     policy = RetryPolicy(base=0.25, retry_after_cap=30)
     rng = random.Random(2)
-    waits = [policy.delay(0, 7.0, rng) for _ in range(100)]
+    waits = [policy.delay(0, 7.0, rng) for _ in range(1000)]
     assert all(7.0 <= w <= 7.25 for w in waits)
-    assert policy.delay(0, 500.0, rng) <= 30.25
+    # jittered above the server's wait, so that clients told the same second do not all
+    # come back in the same instant: spread over the whole base
+    assert min(waits) < 7.01 and max(waits) > 7.24 and len(set(waits)) == 1000
+    assert statistics.fmean(waits) == pytest.approx(7.125, abs=0.01)
+    capped = [policy.delay(0, 500.0, rng) for _ in range(200)]
+    assert all(30.0 <= w <= 30.25 for w in capped) and len(set(capped)) == 200

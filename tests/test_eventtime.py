@@ -416,8 +416,12 @@ def test_the_report_says_where_the_time_came_from(emu: Emulator) -> None:
         assert raw.time_rule is None and "event time" not in str(raw)  # the parser's business
         off = hec.send([{"ts": ZEEK_TS}], timestamp_column=None)
         assert "timestamp_column=None" in str(off)
-    merged = report.merge(none)
-    assert merged.time_fields == {"ts": 2} and merged.time_fallback == 1
+        again = hec.send(frame, show_progress=False)
+    merged = report.merge(mixed).merge(none).merge(again)  # as a resend adds its groups up
+    assert merged.time_fields == {"ts": 4, "timestamp": 1, "@timestamp": 1}
+    assert merged.time_fallback == 2 and (mixed.time_fallback, none.time_fallback) == (0, 0)
+    assert (merged.total, merged.time_column, merged.time_rule) == (9, "ts", "auto")
+    assert "event time from 'ts' (4), 'timestamp' (1), '@timestamp' (1)" in str(merged)
 
 
 def test_files_and_magics_and_preview_use_the_same_rule(emu: Emulator,

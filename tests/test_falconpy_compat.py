@@ -230,6 +230,24 @@ def test_payload_text_is_kept_and_escaped_where_falconpy_strips_it() -> None:
     assert "its <b> & x~ y" in theirs.to_csv()  # FalconPy: commas -> ~, quotes and [] dropped
 
 
+@pytest.mark.parametrize("raw", [False, True])
+def test_format_event_is_falconpys(raw: bool) -> None:
+    """What FalconPy's own ``format_event`` returns: the envelope dict, or with raw_ingest its
+    JSON text (plus HEC's ``time`` on the event endpoint, the documented difference)."""
+    evt = {"host": "H1", "timestamp": TS, "message": "m", "fields": {"#falconpy": "HEC"}}
+    ours = HEC(api_key=KEY, api_url_key="abc", raw_ingest=raw, ingest_timeunit="milliseconds")
+    theirs = falconpy.HTTPEventCollector(api_key=KEY, api_url_key="abc", raw_ingest=raw,
+                                         ingest_timeunit="milliseconds")
+    got, want = ours.format_event(dict(evt)), theirs.format_event(dict(evt))
+    if raw:
+        assert isinstance(got, str) and got == want
+    else:
+        assert got == {"time": TS / 1000, **want}
+    payload = IngestPayload(host="H2", timestamp=TS, kind="k")
+    again = ours.format_event(payload)
+    assert (json.loads(again) if raw else again)["event"]["kind"] == "k"
+
+
 def test_payload_without_host_leaves_host_out() -> None:
     """A difference on purpose: FalconPy writes "host": null (XML: <host>None</host>)."""
     ours, theirs = _pair(timestamp=TS, message="m")

@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from hecnb import HEC, ConfigError, ConversionError, encode, to_events
 from hecnb._encode.dialects import xml_name, xml_unname
 from hecnb._encode.formats import ENCODERS, make_encoder
-from hecnb._encode.jsonevents import JsonEventEncoder
 from hecnb._encode.payload import IngestPayload
 from hecnb._settings.names import CONTENT_TYPES
 from hecnb.emulator import Emulator
@@ -104,35 +103,80 @@ def body_events(bodies: list[bytes], fmt: str, raw: bool = False) -> list[Any]:
 # --------------------------------------------------------------------------------- contract
 
 
+#: what every body of a format starts and ends with, written out (csv: the frame's header)
+FRAMING = {"json": (b"", b""), "yaml": (b"", b""),
+           "xml": (b'<?xml version="1.0" encoding="UTF-8"?>\n<events>\n', b"</events>\n"),
+           "csv": (b'"timestamp","timeunit","a"\r\n', b"")}
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_encoder_contract(fmt: str) -> None:
     enc = make_encoder(fmt)
-    assert enc.content_type == CONTENT_TYPES[fmt]
+    import falconpy
+
+    assert enc.content_type == CONTENT_TYPES[fmt] == falconpy.IngestFormat[fmt.upper()].value
     assert enc.raw is False and make_encoder(fmt, raw=True).raw is True
-    frame = pd.DataFrame({"a": [1, 2]})
+    frame = pd.DataFrame({"a": [1, 2]}, index=[10, 20])
     items = list(enc.encode_many(frame))
-    assert [i for i, _, _ in items] == [0, 1] and [o for _, _, o in items] == [0, 1]
-    assert enc.overhead == len(enc.prefix) + len(enc.suffix)
+    assert [i for i, _, _ in items] == [0, 1] and [o for _, _, o in items] == [10, 20]
+    prefix, suffix = FRAMING[fmt]
+    assert enc.overhead == len(prefix) + len(suffix)  # what counts against batch_max_bytes
     body = enc.body([p for _, p, _ in items])
-    assert body.startswith(enc.prefix) and body.endswith(enc.suffix)
+    assert body == prefix + b"".join(p for _, p, _ in items) + suffix
     assert len(parse_events(body, fmt)) == 2
     assert set(ENCODERS) == set(FORMATS)
+    raw = make_encoder(fmt, raw=True)
+    list(raw.encode_many(frame))
+    assert raw.overhead == 0 and raw.body([b"x\n"]) == b"x\n"  # raw lines: nothing around
 
 
-def test_plain_json_encode_is_falconpy_behaviour() -> None:
-    ours, theirs = make_encoder("json", timeunit="ms"), JsonEventEncoder(timeunit="ms")
+def _compact(obj: Any) -> bytes:
+    """FalconPy's JSON (requests' ``json=``, ``json.dumps``) without the spaces."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def test_plain_json_encode_is_falconpys_envelope_plus_the_time_member() -> None:
+    """Against FalconPy itself: without converter options the json encoder gives
+    ``falconpy.HEC.format_event``'s envelope (and, raw, its JSON line), plus HEC's top-level
+    ``time`` in epoch seconds, the one documented difference (README "Migrating from
+    FalconPy"); with ``hec_time=False``, FalconPy's bytes exactly."""
+    import falconpy
+
+    theirs = falconpy.HEC(api_key="k" * 32, api_url_key="abc123",
+                          ingest_timeunit="milliseconds")
+    theirs_raw = falconpy.HEC(api_key="k" * 32, api_url_key="abc123",
+                              ingest_timeunit="milliseconds", raw_ingest=True)
+    ours, plain = make_encoder("json", timeunit="ms"), make_encoder("json", timeunit="ms",
+                                                                     hec_time=False)
+    raw = make_encoder("json", timeunit="ms", raw=True)
     samples: list[Any] = [
+        {"host": "h2", "timestamp": 1700000000123, "user": "bob", "n": [1, {"k": None}],
+         "ok": True, "big": 2**70, "text": "ünï \"q\" \\ \n"},
+        {"host": "h3", "timestamp": 9, "kind": "event", "fields": {"#t": "v", "#n": 2}},
         {"host": "h1", "timestamp": 5, "message": "m", "fields": {"#a": 1}, "custom": {"c": 2}},
-        {"event": {"x": 1}, "fields": {"#t": "v"}},
-        '{"user": "bob", "timestamp": 7}',
-        IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1}),
     ]
-    for evt in samples:
-        assert ours.encode(evt) == theirs.encode(evt)
-        assert ours.envelope(evt) == theirs.envelope(evt)
-    raw_ours, raw_theirs = make_encoder("json", raw=True), JsonEventEncoder(raw=True)
-    assert raw_ours.encode("a raw line") == raw_theirs.encode("a raw line") == b"a raw line\n"
-    with pytest.raises(ConversionError):
+    for i, evt in enumerate(samples):
+        want = theirs.format_event(dict(evt))
+        got = json.loads(ours.encode(dict(evt)))
+        assert got.pop("time") == evt["timestamp"] / 1000  # epoch seconds of the timestamp
+        assert got == want
+        assert ours.envelope(dict(evt)) == {"time": evt["timestamp"] / 1000, **want}
+        assert json.loads(raw.encode(dict(evt))) == json.loads(theirs_raw.format_event(dict(evt)))
+        if i < 2:  # FalconPy puts custom keys first; otherwise the member order is its own
+            assert plain.encode(dict(evt)) == _compact(want)
+            assert raw.encode(dict(evt)) == _compact(json.loads(theirs_raw.format_event(
+                dict(evt))))
+    mine = IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1}, kind="x")
+    falcons = falconpy.IngestPayload(host="h", timestamp=9, message="p", fields={"#f": 1},
+                                     kind="x")
+    assert plain.encode(mine) == _compact(theirs.format_event(falcons))
+    # a JSON string is the object it spells; a ready envelope passes as it is (docs)
+    assert plain.encode('{"host": "h", "timestamp": 7, "user": "bob"}') == _compact(
+        theirs.format_event({"host": "h", "timestamp": 7, "user": "bob"}))
+    ready = {"event": {"x": 1}, "fields": {"#t": "v"}}
+    assert ours.encode(ready) == b'{"event":{"x":1},"fields":{"#t":"v"}}\n'
+    assert raw.encode("a raw line") == b"a raw line\n"
+    with pytest.raises(ConversionError, match="not int"):
         ours.encode(42)
 
 
@@ -271,6 +315,44 @@ def test_na_null_keeps_every_member_and_csv_keeps_columns() -> None:
         "timestamp", "timeunit", "a", "b"]
 
 
+def test_xml_missing_floats_are_left_out_or_empty_elements_never_text(emu: Emulator) -> None:
+    """docs/formats.md: NaN, inf and NA are missing (left out with na='drop', an empty element
+    with na='null'), nested ones are empty elements; in a frame (float64, float32, Float64,
+    object columns) and in records, on both endpoints. The exact bytes, then what the
+    emulator's XML parser makes of them."""
+    frame = pd.DataFrame({"timestamp": [1, 2, 3, 4], "f": [1.5, np.nan, np.inf, -np.inf],
+                          "f32": np.array([np.nan, 0.5, np.nan, -2.0], dtype=np.float32),
+                          "nf": pd.array([None, 2.5, None, 1.0], dtype="Float64"),
+                          "nested": [{"x": math.nan}, [math.nan, 1.0], None, {"y": math.inf}]})
+    head = "<event><timestamp>%d</timestamp><timeunit>nanoseconds</timeunit>"
+    rows = {"drop": ["<f>1.5</f><nested><x/></nested>",
+                     "<f32>0.5</f32><nf>2.5</nf><nested><item/><item>1.0</item></nested>",
+                     "",
+                     "<f32>-2.0</f32><nf>1.0</nf><nested><y/></nested>"],
+            "null": ["<f>1.5</f><f32/><nf/><nested><x/></nested>",
+                     "<f/><f32>0.5</f32><nf>2.5</nf><nested><item/><item>1.0</item></nested>",
+                     "<f/><f32/><nf/><nested/>",
+                     "<f/><f32>-2.0</f32><nf>1.0</nf><nested><y/></nested>"]}
+    for na, members in rows.items():
+        lines = "".join(head % (i + 1) + m + "</event>\n" for i, m in enumerate(members))
+        assert encode(frame, "xml", na=na)[0].decode() == (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<events>\n' + lines + "</events>\n")
+        assert encode(frame, "xml", na=na, raw=True)[0].decode() == lines
+    records = [{"timestamp": 1, "f": 1.5}, {"timestamp": 2, "f": math.nan, "g": [math.nan]},
+               {"timestamp": 3, "f": -math.inf, "g": {"k": math.inf}}]
+    for na, f in (("drop", ""), ("null", "<f/>")):
+        assert encode(records, "xml", na=na)[0].decode().splitlines()[2:5] == [
+            head % 1 + "<f>1.5</f></event>", head % 2 + f + "<g><item/></g></event>",
+            head % 3 + f + "<g><k/></g></event>"]
+    with HEC(api_key=KEY, ingest_url=emu.url) as hec:
+        assert hec.send(frame, ingest_format="xml", na="null").delivered == 4
+    assert emu.wait_for(4)
+    got = sorted((e["event"] for e in emu.events), key=lambda e: e["timestamp"])
+    assert [(e["f"], e["f32"], e["nf"]) for e in got] == [
+        ("1.5", "", ""), ("", "0.5", "2.5"), ("", "", ""), ("", "-2.0", "1.0")]
+    assert [e["nested"] for e in got] == [{"x": ""}, {"item": ["", "1.0"]}, "", {"y": ""}]
+
+
 # ------------------------------------------------------------------------------------ options
 
 
@@ -400,11 +482,20 @@ def test_records_errors_name_the_record() -> None:
 
 
 def test_xml_names_are_valid_deterministic_and_reversible() -> None:
-    for name in ["user", "src ip", "#tag", "1st", "a:b", "", "_x0041_", "ünï", "@timestamp",
-                 "id.orig_h", "-x", "x" * 3]:
-        tag = xml_name(name)
-        ElementTree.fromstring(f"<{tag}/>")  # a well-formed element name
-        assert xml_name(name) == tag and xml_unname(tag) == name
+    # docs/formats.md: .NET's XmlConvert.EncodeName scheme, written out by hand: any character
+    # but ASCII letters, digits, '_', '-' and '.' is _xHHHH_ (beyond the BMP _xHHHHHHHH_), a
+    # name cannot start with a digit, '-' or '.', and an '_x' that would read as an escape
+    # has its '_' escaped; '' (no name) is '_'
+    spelled = {"user": "user", "src ip": "src_x0020_ip", "#tag": "_x0023_tag",
+               "1st": "_x0031_st", "a:b": "a_x003A_b", "": "_", "_x0041_": "_x005F_x0041_",
+               "_x00zz_": "_x00zz_", "ünï": "_x00FC_n_x00EF_",
+               "@timestamp": "_x0040_timestamp", "id.orig_h": "id.orig_h", "-x": "_x002D_x",
+               ".a": "_x002E_a", "a-b.c_d": "a-b.c_d", "#falconpy": "_x0023_falconpy",
+               "x\U0001f600": "x_x0001F600_", "xxx": "xxx"}
+    for name, tag in spelled.items():
+        assert xml_name(name) == tag, name
+        assert ElementTree.fromstring(f"<{tag}/>").tag == tag  # a well-formed element name
+        assert xml_unname(tag) == name
     frame = pd.DataFrame({"src ip": ["1.2.3.4"], "#tag": ["t"], 0: [1]})
     events = body_events(encode(frame, "xml"), "xml")
     assert [xml_unname(tag) for tag, _ in events[0][2:]] == ["src ip", "#tag", "0"]
@@ -666,6 +757,58 @@ def test_a_bad_value_in_a_record_names_its_key_and_record(fmt: str) -> None:
     assert (err.value.column, err.value.row) == ("z", 1)  # the frame says the same
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_lone_surrogate_in_a_record_names_its_key_and_record(fmt: str) -> None:
+    """In a value (also nested) or in a key: a ConversionError naming the record and the
+    top-level key, in every format (csv used to raise the codec's UnicodeEncodeError for a
+    key, yaml/xml/csv named no key for a value). xml spells any key as an element name
+    (``_xD800_``), so only values are refused there."""
+    cases = [([{"a": 1}, {"b": "x\udc00"}], "b", 1, False),
+             ([{"a": 1}, {"b": ["x", "\ud800"]}], "b", 1, False),
+             ([{"a": 1}, {"z": 1, "k\ud800": 2}], "k\ud800", 1, True),
+             ([{"n": {"inner\ud800": 1}}], "n", 0, True)]
+    for records, key, row, in_a_key in cases:
+        if fmt == "xml" and in_a_key:
+            assert b"_xD800_" in b"".join(encode(records, fmt))
+            continue
+        with pytest.raises(ConversionError) as err:
+            make_encoder(fmt).encode_many(records)
+        assert (err.value.column, err.value.row) == (key, row)
+        text = str(err.value)
+        assert f"record {row}" in text and "surrogate" in text
+        assert f"key {key!r}"[:-1] in text  # json names the path: 'b[1]', 'n.inner...'
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_keys_equal_as_strings_and_odd_column_names_are_named(fmt: str) -> None:
+    """Two keys of a record that are equal as strings (0 and "0") name that key; so does a
+    frame column whose name has a lone surrogate (it used to escape as the codec's error;
+    xml writes it as an element name)."""
+    with pytest.raises(ConversionError) as err:
+        make_encoder(fmt, na="null").encode_many([{"a": 1}, {"x": 1, 0: 2, "0": 3}])
+    assert (err.value.column, err.value.row) == ("0", 1)
+    assert "would both be called '0'" in str(err.value) and "record 1" in str(err.value)
+    odd = pd.DataFrame([[1, 2]], columns=pd.Index([0, "name\ud800"], dtype=object))
+    if fmt == "xml":
+        assert b"<name_xD800_>2</name_xD800_>" in encode(odd, fmt)[0]
+        return
+    with pytest.raises(ConversionError, match=r"lone surrogate.*rename the column") as err:
+        make_encoder(fmt).encode_many(odd)
+    assert err.value.column == "name\ud800"
+
+
+def test_decimal_infinity_is_missing_on_falconpys_path_too() -> None:
+    """docs/formats.md: a Decimal that is NaN or infinite is missing, as a float's would be
+    (the per-event json path wrote "Infinity" as a string)."""
+    record = {"a": decimal.Decimal("Infinity"), "b": decimal.Decimal("-Infinity"),
+              "c": decimal.Decimal("NaN"), "d": decimal.Decimal("2.5"), "timestamp": 1}
+    assert to_events([record], hec_time=False) == [  # no option: null, as FalconPy's path does
+        b'{"event":{"timestamp":1,"timeunit":"nanoseconds","a":null,"b":null,"c":null,'
+        b'"d":2.5}}\n']
+    assert to_events([record], hec_time=False, na="drop") == [
+        b'{"event":{"timestamp":1,"timeunit":"nanoseconds","d":2.5}}\n']
+
+
 def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
     """FalconPy's per-event path (no options): the event that fails is reported with its key,
     the others are sent."""
@@ -676,3 +819,7 @@ def test_plain_json_list_failures_name_the_key_too(emu: Emulator) -> None:
     with pytest.raises(ConversionError) as err:
         to_events([{"a": 1}, {"b": object()}])
     assert (err.value.column, err.value.row) == ("b", 1)
+    with pytest.raises(ConversionError) as err:  # two problems: the key named is the reason
+        to_events([{"o": object(), "later\ud800": 1}])
+    assert err.value.column == "o" and "key 'o': Type is not JSON serializable: object" in str(
+        err.value)

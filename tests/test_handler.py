@@ -285,8 +285,8 @@ def test_close_delivers_what_is_queued(emu: Emulator, logger: logging.Logger) ->
     h.close()
     assert emu.wait_for(1000)
     assert sorted(e["extra"]["rid"] for e in arrived(emu)) == list(range(1000))
-    assert not any(t.name == "hecnb-send-logs" and t.is_alive() for t in threading.enumerate()
-                   if t is h._worker)
+    worker = h._worker  # the thread that sent them has ended
+    assert worker is not None and worker.name == "hecnb-send-logs" and not worker.is_alive()
 
 
 def test_close_with_the_collector_away_gives_up_after_the_timeout_and_says_what_failed(

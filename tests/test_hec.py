@@ -111,6 +111,12 @@ def test_every_keyword_is_honoured(emu: Emulator) -> None:
     assert emu.events[0]["event"]["timeunit"] == "milliseconds"
     assert emu.events[0]["event"]["timestamp"] < 1e14  # milliseconds, not nanoseconds
     assert hec.hec_headers["Authorization"] == f"Splunk {KEY}"
+    assert emu.stats["bytes_received"] == emu.stats["bytes_decoded"]  # compress=False
+    assert hec.session_manager.engine.thread_count == 3
+    emu.faults = Faults(error_503_rate=1.0)
+    assert hec.send_event({"i": 12}) == 503
+    assert emu.stats["status_counts"][503] == 2  # retry_count=1: the first try and one retry
+    assert hec.last_report.batches[0].attempts == 2
 
 
 def test_unknown_keyword_suggests_the_right_one() -> None:
@@ -151,20 +157,54 @@ def test_environment_credentials(emu: Emulator, monkeypatch: pytest.MonkeyPatch)
 
 
 # -- properties ------------------------------------------------------------------------------
+def _sent_timeunit(hec: HEC) -> str:
+    return str(hec.format_event({"a": 1})["event"]["timeunit"])
+
+
+#: property -> (a value, what that value must change somewhere else: not a read-back)
 MUTABLE = {
-    "file_log": 2, "ingest_base_url": "ingest.example.org", "ingest_format": "csv",
-    "ingest_key": "another-key-1234567890", "ingest_timeout": 9, "ingest_timeunit": "seconds",
-    "ingest_url_key": "newkey", "last_message": "m", "last_status": 201, "raw_ingest": True,
-    "retry_count": 5, "sanitize_log": False, "thread_count": 7,
+    "file_log": (2, lambda h: h.log_facility.file_log == 2),
+    "ingest_base_url": ("ingest.example.org", lambda h: h.ingest_url ==
+                        "https://abc123.ingest.example.org/services/collector"),
+    "ingest_format": ("csv", lambda h: h.hec_headers["Content-Type"] == "text/csv"
+                      and h.ingest_format_name == "CSV"),
+    "ingest_key": ("another-key-1234567890", lambda h: h.hec_headers["Authorization"] ==
+                   "Bearer another-key-1234567890" and "****7890" in repr(h)),
+    "ingest_timeout": (9, lambda h: h.ingest_config.describe()["timeout"] == 9),
+    "ingest_timeunit": ("seconds", lambda h: _sent_timeunit(h) == "seconds"
+                        and h.format_event({"a": 1})["event"]["timestamp"] < 1e10),
+    "ingest_url_key": ("newkey", lambda h: h.ingest_url ==
+                       "https://newkey.ingest.us-1.crowdstrike.com/services/collector"),
+    "raw_ingest": (True, lambda h: h.ingest_config.target_url.endswith("/services/collector/raw")
+                   and isinstance(h.format_event({"a": 1}), str)),  # FalconPy's raw line
+    "retry_count": (5, lambda h: h.session_manager.engine.retry.retries == 5),
+    "sanitize_log": (False, lambda h: h.log_facility.sanitize_log is False),
+    "thread_count": (7, lambda h: h.session_manager.engine.thread_count == 7),
 }
 IMMUTABLE = ["hec_headers", "ingest_format_name", "ingest_url", "log", "raw_ingest_url"]
 
 
-@pytest.mark.parametrize(("name", "value"), sorted(MUTABLE.items()))
-def test_mutable_properties(name: str, value: object) -> None:
+@pytest.mark.parametrize("name", sorted(MUTABLE))
+def test_mutable_properties(name: str) -> None:
+    value, takes_effect = MUTABLE[name]
     hec = HEC(api_key=KEY, api_url_key="abc123")
+    assert not takes_effect(hec), name  # the check tells the value from the default
     setattr(hec, name, value)
     assert getattr(hec, name) == value
+    assert takes_effect(hec), name
+
+
+def test_last_status_and_message_are_settable_and_each_answer_overwrites_them(
+        emu: Emulator) -> None:
+    """FalconPy's record of the last answer: plain settable state, written by every send."""
+    hec = hec_for(emu)
+    hec.last_status, hec.last_message = 201, "m"
+    assert (hec.last_status, hec.last_message) == (201, "m")
+    assert hec.send_event({"a": 1}) == 200
+    assert (hec.last_status, hec.last_message) == (200, "Success")  # the collector's text
+    hec.ingest_key = "wrong-key-000000000000"
+    assert hec.send_event({"a": 2}) == 403 == hec.last_status
+    assert hec.last_message.startswith("HTTP 403")
 
 
 @pytest.mark.parametrize("name", IMMUTABLE)
@@ -174,23 +214,35 @@ def test_immutable_properties(name: str) -> None:
         setattr(hec, name, "x")
 
 
-def test_object_properties() -> None:
+def test_object_properties(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
     hec = HEC(api_key=KEY, api_url_key="abc123")
     cfg = IngestConfig(KEY, "other", environ={})
     hec.ingest_config = cfg
     assert hec.ingest_url.startswith("https://other.")
-    facility = LogFacility(logging.getLogger("x"), 0, True)
+    facility = LogFacility(logging.getLogger("hecnb-test-facility"), 0, True)
     hec.log_facility = facility
     assert hec.log is facility.log
+    caplog.set_level(logging.DEBUG, logger="hecnb-test-facility")
+    hec.log_activity("through the new facility")  # debug lines go to its logger now
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("hecnb-test-facility", "through the new facility")]
     manager = SessionManager(thread_count=2, retry_count=0)
     hec.session_manager = manager
     assert hec.thread_count == 2 and hec.retry_count == 0
-    hec.sessions = []
-    assert hec.sessions == []
+    assert hec.session_manager.engine is manager.engine
     with pytest.raises(ConfigError):
         hec.ingest_timeunit = "eons"
     with pytest.raises(ConfigError):
         hec.thread_count = 0
+    # sessions: the open pool once a request went out; assigning [] closes it (README)
+    live = hec_for(emu)
+    assert live.sessions == [] and live.send_event({"a": 1}) == 200
+    (pool,) = live.sessions
+    assert isinstance(pool, httpx.AsyncClient) and not pool.is_closed
+    live.sessions = []
+    assert live.sessions == [] and pool.is_closed
+    assert live.send_event({"a": 2}) == 200 and len(live.sessions) == 1  # opened again
+    live.close()
 
 
 def test_setters_change_what_is_sent(emu: Emulator) -> None:
@@ -266,8 +318,7 @@ def test_raw_file_lines(emu: Emulator, tmp_path: Path, gz: bool) -> None:
     path = _write(tmp_path / "auth.log", [*lines[:250], "", *lines[250:]], gz)
     hec = hec_for(emu, raw_ingest=True)
     assert hec.send_event_file(str(path)) == 200
-    assert [e["raw"] for e in emu.events] == lines or sorted(
-        e["raw"] for e in emu.events) == sorted(lines)
+    assert sorted(e["raw"] for e in emu.events) == sorted(lines)  # each once; any order
     assert hec.last_report.delivered == 500
 
 
@@ -391,17 +442,36 @@ def test_verify_false_warns() -> None:
 @pytest.mark.parametrize("sanitize", [True, False])
 def test_debug_log_never_holds_the_key(emu: Emulator, caplog: pytest.LogCaptureFixture,
                                        sanitize: bool) -> None:
+    """sanitize_log=True (the default) shows the key as ``****`` alone; False shows its last
+    four characters too (FalconPy would show the whole key; hecnb never does, README)."""
     caplog.set_level(logging.DEBUG, logger="hecnb")
     hec = HEC(api_key=KEY, ingest_url=emu.url, debug=True, sanitize_log=sanitize)
     hec.send_event_list([{"a": 1}])
+    hec.log_activity(f"an answer that echoed the key: {KEY}")  # as a hostile server's would
     hec.ingest_key = "wrong-key-9999999999999"
     hec.send_event({"b": 2})
+    hec.log_activity("the new key: wrong-key-9999999999999")
     text = caplog.text
     assert "HTTP EVENT COLLECTOR: Instance created" in text
     assert "REQUEST HEADERS" in text and "STATUS CODE: 200" in text
     assert KEY not in text and "wrong-key-9999999999999" not in text
-    assert ("Bearer ****" in text)
-    assert ("****WXYZW"[-8:] in text) or sanitize or "****XYZW" in text
+    (headers,) = [r.getMessage() for r in caplog.records
+                  if r.getMessage().startswith("REQUEST HEADERS: ")]
+    if sanitize:
+        assert "'Authorization': 'Bearer ****'" in headers
+        assert "an answer that echoed the key: ****\n" in text + "\n"
+        assert "the new key: ****\n" in text + "\n"
+        assert KEY[-4:] not in text and "9999" not in text  # not even the last four
+    else:
+        assert "'Authorization': 'Bearer ****XYZW'" in headers
+        assert "an answer that echoed the key: ****XYZW" in text
+        assert "the new key: ****9999" in text
+    # the setter decides for what is logged after it
+    caplog.clear()
+    hec.sanitize_log = not sanitize
+    hec.log_activity("once more: wrong-key-9999999999999")
+    assert caplog.records[-1].getMessage() == (
+        "once more: ****9999" if sanitize else "once more: ****")
 
 
 def test_key_not_in_repr_or_errors(emu: Emulator) -> None:
@@ -411,10 +481,9 @@ def test_key_not_in_repr_or_errors(emu: Emulator) -> None:
     assert hec.hec_headers["Authorization"] == f"Bearer {KEY}"
     hec.send_event_list([{"o": object()}])
     assert KEY not in str(hec.last_report) and KEY not in hec.last_report._repr_html_()
-    try:
+    with pytest.raises(ConfigError, match="not a URL key") as err:
         HEC(api_key=KEY, api_url_key="bad/key")
-    except ConfigError as exc:
-        assert KEY not in str(exc)
+    assert KEY not in str(err.value) and KEY[-4:] not in str(err.value)
 
 
 def test_no_class_level_state() -> None:

@@ -578,3 +578,4 @@ def test_9_a_resend_that_meets_a_permanent_failure_stops_too(hostile: HostileSer
     assert len(hostile.requests) - before <= 4  # the window's worth, not every batch
     assert again.stopped and again.unread == (str(src), 0)
     assert again.failed_count == 300 and not again.ok
+    assert again.delivered == 0 and again.total == 300  # none counted as delivered

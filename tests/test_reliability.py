@@ -20,7 +20,7 @@ import orjson
 import pytest
 from conftest import KEY
 
-from hecnb import HEC, SendReport
+from hecnb import HEC, BatchResult, FailedEvent, SendReport
 from hecnb.emulator import Emulator, Faults
 
 FAST = {"backoff_base": 0.005, "backoff_max": 0.05}
@@ -194,6 +194,79 @@ def test_dead_letter_round_trip(tmp_path: Path) -> None:
         assert got == sorted(sent, key=lambda e: e["id"])  # byte for byte: same timestamps
 
 
+def test_merge_adds_each_reports_outcomes_once() -> None:
+    """What resend (one send per group of a dead letter, then the file tails) adds up."""
+    first = SendReport(total=5, delivered=3, bytes_raw=100, bytes_sent=40, elapsed=1.0,
+                       failed=[FailedEvent(1, {"id": 1}, "HTTP 503"),
+                               FailedEvent(4, {"id": 4}, "HTTP 503")],
+                       batches=[BatchResult(0, 3, 200), BatchResult(1, 2, 503, attempts=3)],
+                       answers={200: 1, 503: 3}, last_status=503, last_message="busy")
+    second = SendReport(total=4, delivered=1, bytes_raw=60, bytes_sent=30, elapsed=0.5,
+                        failed=[FailedEvent(i, {"id": i}, "HTTP 400") for i in (0, 2, 3)],
+                        batches=[BatchResult(0, 4, 400, ambiguous=1)],
+                        answers={400: 1, 200: 1}, last_status=400, last_message="bad")
+    merged = first.merge(second)
+    assert merged is first
+    assert (merged.total, merged.delivered, merged.failed_count) == (9, 4, 5)
+    assert merged.delivered + merged.failed_count == merged.total and not merged.ok
+    assert [f.reason for f in merged.failed] == ["HTTP 503"] * 2 + ["HTTP 400"] * 3
+    assert (merged.requests, merged.retries, merged.possible_duplicates) == (3, 2, 4)
+    assert (merged.bytes_raw, merged.bytes_sent, merged.elapsed) == (160, 70, 1.5)
+    assert merged.answers == {200: 2, 503: 3, 400: 1}
+    assert (merged.last_status, merged.last_message) == (400, "bad")
+    assert str(merged).startswith("4 of 9 events delivered")
+    assert merged.to_dict()["delivered"] == 4 and merged.to_dict()["failed"] == 5
+    nothing = SendReport().merge(SendReport(total=2, delivered=2))
+    assert nothing.ok and (nothing.total, nothing.delivered) == (2, 2)
+
+
+def test_a_resend_where_some_fail_again_counts_every_event_once(tmp_path: Path) -> None:
+    """The report of a resend adds up per event: delivered, failed again, or never
+    encodable, whether it comes from a report or from a dead letter of two formats."""
+    blank = (5, 17, 33)  # the collector refuses a blank event every time (400, code 13)
+    with Emulator(api_key=KEY, faults=Faults(error_503_rate=1.0)) as emu:
+        hec = HEC(api_key=KEY, ingest_url=emu.url, batch_max_events=10, retry_count=0)
+        events: list[dict] = ids_events(40)
+        for i in blank:
+            events[i] = {"event": "", "host": f"blank{i}"}
+        events[21] = {"id": 21, "o": object()}  # never encodable: nothing to resend
+        first = hec.send(events)
+        assert first.delivered == 0 and first.failed_count == 40
+        emu.faults = Faults()
+        again = hec.resend(first)
+        assert (again.total, again.delivered, again.failed_count) == (40, 36, 4)
+        assert sorted(f.index for f in again.failed) == [5, 17, 21, 33] and not again.ok
+        assert again.failure_reasons() == {
+            "HTTP 400 (the collector rejected the data as invalid, code 13): Event field "
+            "cannot be blank": 3,
+            "cannot be resent: it was never encoded (not sent: event cannot be encoded as "
+            "JSON: key 'o': Type is not JSON serializable: object.)": 1}
+        assert str(again).startswith("36 of 40 events delivered")
+        assert emu.wait_for(36)
+        assert sorted(received_ids(emu)) == [i for i in range(40) if i not in (5, 17, 21, 33)]
+
+        # a dead letter of a json send and a csv send: two groups, one report
+        emu.reset()
+        emu.faults = Faults(error_503_rate=1.0)
+        listed = ids_events(30, start=100)
+        listed[5] = listed[10] = {"event": "", "host": "blank"}
+        as_json, as_csv = hec.send(listed), hec.send(ids_events(20, start=200),
+                                                     ingest_format="csv")
+        parts = [tmp_path / "json.ndjson", tmp_path / "csv.ndjson"]
+        assert as_json.write_dead_letter(parts[0]) == 30
+        assert as_csv.write_dead_letter(parts[1]) == 20
+        dead = tmp_path / "dead.ndjson"
+        dead.write_bytes(parts[0].read_bytes() + parts[1].read_bytes())
+        emu.faults = Faults()
+        both = hec.resend(dead)
+        assert (both.total, both.delivered, both.failed_count) == (50, 48, 2)
+        assert [f.index for f in both.failed] == [5, 10] and not both.ok
+        assert emu.wait_for(48)
+        got = sorted(int(e["event"]["id"]) for e in emu.events)  # csv carries text
+        assert got == [i for i in range(100, 130) if i not in (105, 110)] + list(range(200, 220))
+        hec.close()
+
+
 def test_resend_rejects_a_file_that_is_not_a_dead_letter(tmp_path: Path, emu: Emulator) -> None:
     from hecnb import EventFileError
 
@@ -260,11 +333,17 @@ def test_ctrl_c_just_after_batches_were_handed_out_still_raises_keyboardinterrup
             yield {"id": i}
 
     for _ in range(5):
+        emu.reset()
         with pytest.raises(KeyboardInterrupt):
             hec.send(events())
         report = hec.last_report
-        assert report.interrupted
-        assert report.delivered + report.failed_count == report.total
+        assert report.interrupted and report.total >= 2048  # the first chunk was taken whole
+        failed = [f.index for f in report.failed]
+        assert len(set(failed)) == len(failed) == report.failed_count  # each event once
+        assert set(failed) <= set(range(report.total))
+        delivered = set(range(report.total)) - set(failed)
+        assert len(delivered) == report.delivered
+        assert delivered <= {e["event"]["id"] for e in emu.events}  # and they did arrive
         reasons = set(report.failure_reasons())
         assert reasons <= {"interrupted before it was sent",
                            "interrupted before the collector confirmed it",

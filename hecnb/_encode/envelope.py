@@ -65,7 +65,7 @@ def json_default(obj: Any) -> Any:
     if isinstance(obj, decimal.Decimal):
         if obj.is_finite():
             return int(obj) if obj == obj.to_integral_value() else float(obj)
-        return None if obj.is_nan() else str(obj)
+        return None  # NaN and infinities, as a float's: missing (docs/formats.md)
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(obj)).decode("ascii")
     if isinstance(obj, (set, frozenset)):

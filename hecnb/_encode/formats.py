@@ -13,9 +13,10 @@ The public entry points :func:`to_events` and :func:`encode` use the same encode
 
 from __future__ import annotations
 
+import ast
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError, ConversionError
@@ -82,8 +83,7 @@ class Encoder:
         Checks run before this returns: a bad frame or list raises ConversionError here.
         """
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect, self.notes)
-            self._frame_started(plan)
+            plan = self._plan(data)
             return _frame_items(plan)
         records = records_of(data)
         if isinstance(records, Sequence):
@@ -94,11 +94,23 @@ class Encoder:
         """Like :meth:`encode_many`, in chunks ``(positions, event bytes, originals)``: what
         the sender consumes (no Python step per row on the DataFrame path)."""
         if is_frame(data):
-            plan = FramePlan(data, self.options, self.dialect, self.notes)
-            self._frame_started(plan)
+            plan = self._plan(data)
             return ((range(start, start + len(rows)), rows, labels)
                     for start, rows, labels in plan.chunks(CHUNK_ROWS))
         return _chunked(self.encode_many(data))
+
+    def _plan(self, df: Any) -> FramePlan:
+        """The frame's plan; a column name that cannot be UTF-8 is refused first (xml writes
+        any name as an element name, so there it is not a problem)."""
+        if self.format != "xml":
+            for label in df.columns:
+                if _has_surrogate(label):
+                    raise ConversionError(
+                        f"column {label!r}: the name contains a lone surrogate (not valid "
+                        "Unicode); rename the column. Nothing was sent.", column=label)
+        plan = FramePlan(df, self.options, self.dialect, self.notes)
+        self._frame_started(plan)
+        return plan
 
     def _frame_started(self, plan: FramePlan) -> None:
         """Hook for formats whose body depends on the data (csv: the header)."""
@@ -119,16 +131,52 @@ class Encoder:
         """One record's bytes; a failure names the record when its position is known."""
         try:
             event, fields = self._records.event(record, now)
-            return self._records.render(event, fields)
         except ConversionError:
             raise
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise _record_error(exc, position, self.format) from None
+        try:
+            return self._records.render(event, fields)
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            raise _record_error(exc, position, self.format, event) from None  # what was written
 
 
-def _record_error(exc: BaseException, position: int | None, fmt: str) -> ConversionError:
+_SURROGATE = "a string contains a lone surrogate (not valid Unicode)"
+_TWICE = "two members would both be called "
+
+
+def _has_surrogate(value: Any) -> bool:
+    """True when a string in ``value`` (keys included) holds a lone surrogate."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, Mapping):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def _csv_header(names: list[str]) -> bytes:
+    """The csv header; a name that cannot be UTF-8 is a KeyProblem naming it."""
+    try:
+        return CsvDialect.header(names)
+    except UnicodeEncodeError:
+        bad = next(n for n in names if _has_surrogate(n))
+        raise KeyProblem(bad, TypeError(_SURROGATE)) from None
+
+
+def _record_error(exc: BaseException, position: int | None, fmt: str,
+                  record: Any = None) -> ConversionError:
     """The ConversionError for a record: it names the record and, when one key is the
     problem, the key (``.column``), as a frame names the column and row."""
+    if not isinstance(exc, KeyProblem) and "surrogate" in str(exc) and isinstance(
+            record, Mapping):  # found in the whole event: say which key holds it
+        key = next((k for k, v in record.items() if _has_surrogate(k) or _has_surrogate(v)),
+                   None)
+        if key is not None:
+            exc = KeyProblem(str(key), TypeError(_SURROGATE))
+    elif not isinstance(exc, KeyProblem) and _TWICE in str(exc):  # 0 and "0": name it
+        exc = KeyProblem(ast.literal_eval(str(exc).split(_TWICE, 1)[1]), exc)
     key = exc.key if isinstance(exc, KeyProblem) else None
     if position is None:
         return ConversionError(f"event cannot be encoded as {fmt}: {exc}.", column=key)
@@ -239,7 +287,10 @@ class CsvEncoder(Encoder):
         had = self._records.header is not None
         out = super().encode(record)
         if not had and self._records.header is not None:
-            self._set_header(CsvDialect.header(self._records.header))
+            try:
+                self._set_header(_csv_header(self._records.header))
+            except KeyProblem as exc:
+                raise _record_error(exc, None, "csv") from None
         return out
 
     def _encode_list(self, records: Sequence[Any]) -> list[tuple[int, bytes, Any]]:
@@ -254,13 +305,17 @@ class CsvEncoder(Encoder):
             names.update(dict.fromkeys(event))
             events.append((event, fields))
         self._records.header = list(names)
-        self._set_header(CsvDialect.header(self._records.header))
+        try:
+            self._set_header(_csv_header(self._records.header))
+        except KeyProblem as exc:  # the first record with that key
+            first = next(i for i, (event, _) in enumerate(events) if exc.key in event)
+            raise _record_error(exc, first, "csv") from None
         out = []
         for i, (rec, (event, fields)) in enumerate(zip(records, events, strict=True)):
             try:
                 out.append((i, self._records.render(event, fields), rec))
             except (TypeError, ValueError) as exc:
-                raise _record_error(exc, i, "csv") from None
+                raise _record_error(exc, i, "csv", event) from None
         return out
 
     def _encode_stream(self, records: Iterator[Any]) -> Iterator[tuple[int, bytes, Any]]:

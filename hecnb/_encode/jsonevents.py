@@ -359,7 +359,8 @@ def _dump_envelope(obj: Any, hook: Any) -> bytes:
                 exc = TypeError(str(again))
         found = _bad_key(obj, hook)
         where = f"key {found[1]!r}: " if found else ""
-        raise ConversionError(f"event cannot be encoded as JSON: {where}{exc}.",
+        why = found[2] if found else str(exc)  # the named key's own problem
+        raise ConversionError(f"event cannot be encoded as JSON: {where}{why}.",
                               column=found[0] if found else None) from None
 
 
@@ -374,13 +375,22 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
-    """``(member, path)`` of the first value of an envelope with no JSON form: the event
-    member it is in (the "column") and where inside it (``a.b``, ``a[2]``)."""
-    def path(value: Any, prefix: str) -> str | None:
+def _surrogate_name(key: Any) -> bool:
+    """True for a str key that cannot be UTF-8 (a lone surrogate)."""
+    return isinstance(key, str) and any("\ud800" <= c <= "\udfff" for c in key)
+
+
+_SURROGATE_KEY = "str is not valid UTF-8: surrogates not allowed"
+
+
+def _bad_key(env: Any, hook: Any) -> tuple[str, str, str] | None:
+    """``(member, path, why)`` of the first value of an envelope with no JSON form: the event
+    member it is in (the "column"), where inside it (``a.b``, ``a[2]``) and its problem."""
+    def path(value: Any, prefix: str) -> tuple[str, str] | None:
         if isinstance(value, dict):
             for k, v in value.items():
-                found = path(v, f"{prefix}.{k}" if prefix else str(k))
+                here = f"{prefix}.{k}" if prefix else str(k)
+                found = (here, _SURROGATE_KEY) if _surrogate_name(k) else path(v, here)
                 if found is not None:
                     return found
             return None
@@ -395,17 +405,17 @@ def _bad_key(env: Any, hook: Any) -> tuple[str, str] | None:
         except TypeError as exc:
             if INT_TOO_BIG in str(exc):
                 return None
-            return prefix
+            return prefix, str(exc)
         return None
 
     event = env.get("event") if isinstance(env, dict) else None
     if isinstance(event, dict):
         for k, v in event.items():
-            found = path(v, str(k))
+            found = (str(k), _SURROGATE_KEY) if _surrogate_name(k) else path(v, str(k))
             if found is not None:
-                return str(k), found
+                return str(k), *found
     if isinstance(env, dict) and isinstance(env.get("fields"), dict):
         found = path(env["fields"], "fields")
         if found is not None:
-            return "fields", found
+            return "fields", *found
     return None

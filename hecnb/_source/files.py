@@ -6,7 +6,7 @@ its reason.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._compress import GZIP_ERRORS, gzip_reader
@@ -252,3 +252,38 @@ class _FileEvents:
             self.exhausted = True
             self.problems.append(f"{self.path} is truncated or corrupt after line "
                                  f"{self.lines_read} ({exc}); the lines before it were sent")
+
+
+def is_gzip(filename: str | os.PathLike[str]) -> bool:
+    """True when the file starts with gzip's magic bytes; a file that cannot be read is an
+    :class:`~hecnb.EventFileError` naming it."""
+    path = os.fspath(filename)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == _GZIP_MAGIC
+    except OSError as exc:
+        raise EventFileError(f"Cannot read event file {path!r}: {exc.strerror or exc}."
+                             ) from None
+
+
+def slice_text(data: str, log: Callable[[str], None], limit: int = 10_240_000
+               ) -> list[dict[str, Any]]:
+    """``data`` cut at line ends into chunks of at most ``limit`` characters, as
+    ``[{"data": text, "count": lines}, ...]`` (FalconPy's ``slice_raw_data``, its log lines
+    included)."""
+    created: list[dict[str, Any]] = []
+    start, total = 0, 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        if end < len(data):
+            cut = data.rfind("\n", start, end)
+            if cut != -1:
+                end = cut + 1
+        chunk = data[start:end]
+        count = len(chunk.split("\n")) - 1
+        log(f"Created batch of {count} records")
+        total += count
+        created.append({"data": chunk, "count": count})
+        start = end
+    log(f"{total} records processed into {len(created)} batches")
+    return created
