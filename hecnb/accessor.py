@@ -14,6 +14,7 @@ adds exactly one name to ``dir(pd.DataFrame)``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -45,12 +46,15 @@ class NgsiemAccessor:
 
     def __call__(self, hec: HEC | None = None, *, ingest_format: str | None = None,
                  raw_ingest: bool | None = None, show_progress: bool | None = None,
+                 journal: str | os.PathLike[str] | None = None, restart: bool = False,
                  **options: Any) -> SendReport:
         """Send every row as one event; return the :class:`SendReport`.
 
         ``hec=None`` uses the session default (``hecnb.configure(...)``, the config panel or
         the ``NGSIEM_*`` environment variables). ``show_progress=None`` shows a bar in
-        notebooks. An empty frame makes no request.
+        notebooks. An empty frame makes no request. ``journal`` (a path) records the rows the
+        collector confirmed: the same call after a kernel restart sends only the rest
+        (``restart=True`` starts it over; docs/reliability.md).
         """
         check_send_keywords(options)
         keywords, options = split_keywords(options)
@@ -59,10 +63,11 @@ class NgsiemAccessor:
             with (base.replace(**keywords) if base is not None else HEC(**keywords)) as client:
                 return client.send(self._obj, ingest_format=ingest_format,
                                    raw_ingest=raw_ingest, show_progress=show_progress,
-                                   **options)
+                                   journal=journal, restart=restart, **options)
         client = hec if hec is not None else get_default()
         return client.send(self._obj, ingest_format=ingest_format, raw_ingest=raw_ingest,
-                           show_progress=show_progress, **options)
+                           show_progress=show_progress, journal=journal, restart=restart,
+                           **options)
 
     def preview(self, n: int = 3, ingest_format: str | None = None, *,
                 raw_ingest: bool | None = None, hec: HEC | None = None,

@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__
 from ._errors import HecError
 from ._settings.declared import add_cli_options, cli_settings
+from ._source.filesend import add_journal_options, send_command
 
 __all__ = ["main"]
 
@@ -54,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.add_argument("--raw", action="store_true", help="use the raw endpoint")
 
-    s = sub.add_parser("send", help="send a file of events (JSON lines, or any text with --raw; "
+    s = sub.add_parser("send", help="send files of events (JSON lines, or any text with --raw; "
                        "plain or gzip)")
-    s.add_argument("file", help="the file to send")
+    s.add_argument("file", nargs="+", help="the file(s) to send")
     _client_options(s)
     s.add_argument("--time-column", default="auto", metavar="NAME",
                    help="the member holding each event's time: auto (default: found by "
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dead-letter", metavar="FILE",
                    help="write events that were not delivered (or, after Ctrl-C, not yet "
                         "confirmed) to FILE as NDJSON, for `hecnb resend FILE`")
+    add_journal_options(s)
 
     r = sub.add_parser("resend", help="send again the events of a dead-letter file")
     r.add_argument("file", help="a file written by `hecnb send --dead-letter`")
@@ -157,8 +159,10 @@ def _cmd_send(args: argparse.Namespace) -> int:
                                                      args.time_column)
     with _client(args) as hec:
         try:
-            report = hec.send_file(args.file, show_progress=False if args.no_progress else None,
-                                   timestamp_column=time_column)
+            report = send_command(hec, args.file, journal=args.journal, resume=args.resume,
+                                  restart=args.restart, say=print, timestamp_column=time_column,
+                                  show_progress=False if args.no_progress else None,
+                                  raw_ingest=None)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
     return _finish(report, args.dead_letter, what="line")
@@ -181,6 +185,9 @@ def _interrupted(report: Any, dead_letter: str | None) -> int:
         print("hecnb: interrupted before anything was sent", file=sys.stderr)
         return _interrupt_status()
     print(f"hecnb: interrupted: {report}", file=sys.stderr)
+    if report.journal:
+        print(f"hecnb: the journal {report.journal} holds what was confirmed: run the same "
+              "command again to send the rest", file=sys.stderr)
     if dead_letter:
         n = report.write_dead_letter(dead_letter)
         print(f"hecnb: {n:,} records of events not confirmed written to {dead_letter}; send "
