@@ -22,7 +22,7 @@ from ._lazy import is_frame
 from ._report.check import ConnectionCheck
 from ._report.deadletter import ReplayEncoder
 from ._report.delivered import DeliveredCount
-from ._report.framejournal import send_journaled
+from ._report.framejournal import SEND_KEYWORDS, send_journaled
 from ._report.reasons import NOT_SENT, STOPPED
 from ._report.replay import replay_chunks, replay_groups
 from ._report.report import FailedEvent, SendReport
@@ -269,13 +269,15 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         go to the converter (``host``, ``timestamp_column``, ``fields``, ``columns``, ``na``).
         ``show_progress=None`` shows a bar in notebooks and terminals. On KeyboardInterrupt the
         report (``hec.last_report``) lists every event not confirmed, then the interrupt is
-        re-raised. ``journal`` (a path, for a DataFrame) records the rows confirmed, so that
-        the same call after a kill sends only the rest; ``restart=True`` starts it over.
+        re-raised. ``journal`` (a path; a DataFrame or a list) records the events confirmed,
+        so that the same call after a kill sends only the rest; ``restart=True`` starts it
+        over; ``event_id="hecnb_id"`` gives each event a deterministic id (``event_id_from``
+        "position" or "content"; docs/reliability.md).
 
         >>> report = hec.send(events)          # doctest: +SKIP
         >>> report.delivered, report.failed    # doctest: +SKIP
         """
-        if journal is not None or restart:
+        if journal is not None or restart or any(k in options for k in SEND_KEYWORDS):
             return send_journaled(self, events, journal, restart=restart, total=total,
                                   show_progress=show_progress, ingest_format=ingest_format,
                                   raw_ingest=raw_ingest, **options)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._hec import HEC, check_send_keywords, split_keywords
 from ._preview import Preview, frame_events, preview
+from ._report.framejournal import SEND_KEYWORDS
 from ._report.report import SendReport
 from ._session import current, get_default
 
@@ -54,9 +55,10 @@ class NgsiemAccessor:
         the ``NGSIEM_*`` environment variables). ``show_progress=None`` shows a bar in
         notebooks. An empty frame makes no request. ``journal`` (a path) records the rows the
         collector confirmed: the same call after a kernel restart sends only the rest
-        (``restart=True`` starts it over; docs/reliability.md).
+        (``restart=True`` starts it over); ``event_id="hecnb_id"`` gives every row a
+        deterministic id (docs/reliability.md).
         """
-        check_send_keywords(options)
+        check_send_keywords(options, SEND_KEYWORDS)
         keywords, options = split_keywords(options)
         if keywords:  # a client for this call: the default's settings, these changed
             base = hec if hec is not None else current()

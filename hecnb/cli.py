@@ -160,7 +160,9 @@ def _cmd_send(args: argparse.Namespace) -> int:
     with _client(args) as hec:
         try:
             report = send_command(hec, args.file, journal=args.journal, resume=args.resume,
-                                  restart=args.restart, say=print, timestamp_column=time_column,
+                                  restart=args.restart, event_id=args.event_id,
+                                  event_id_from=args.event_id_from, say=print,
+                                  timestamp_column=time_column,
                                   show_progress=False if args.no_progress else None,
                                   raw_ingest=None)
         except KeyboardInterrupt:

@@ -124,7 +124,8 @@ def test_a_send_killed_at_any_moment_resumes_with_the_rest(tmp_path: Path, trial
     with Emulator(api_key=KEY, faults=Faults(delay=0.005)) as emu:
         args = [sys.executable, "-m", "hecnb.cli", "send", str(path), "--journal",
                 str(journal), "--url", emu.url, "--batch-events", str(BATCH), "--no-progress",
-                "--threads", "2", "--in-flight", "8", *(["--raw"] if raw else [])]
+                "--threads", "2", "--in-flight", "8",
+                *(["--raw"] if raw else ["--event-id", "hecnb_id"])]
         child = subprocess.Popen(args, env=child_env(), stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -134,8 +135,10 @@ def test_a_send_killed_at_any_moment_resumes_with_the_rest(tmp_path: Path, trial
             child.wait()
         before = sum(received(emu).values())
         with hec_for(emu, raw_ingest=raw) as hec:
-            report = hec.send_file(path, journal=journal, show_progress=False)
+            report = hec.send_file(path, journal=journal, show_progress=False,
+                                   **({} if raw else {"event_id": "hecnb_id"}))
         got = received(emu)
+        ids = {(e["event"]["n"], e["event"]["hecnb_id"]) for e in emu.events if not raw}
     assert report.ok, report
     assert set(got) == set(range(N)), "an event never arrived"
     duplicates = sum(got.values()) - N
@@ -144,6 +147,8 @@ def test_a_send_killed_at_any_moment_resumes_with_the_rest(tmp_path: Path, trial
     assert report.resent_in_flight <= (8 + 2) * BATCH
     assert report.resumed + report.total == N  # each line once: confirmed before, or now
     assert report.resumed <= before
+    if not raw:  # a duplicate has its original's id: the SIEM can tell them apart
+        assert len(ids) == N
     if report.resumed:
         assert str(report).startswith(f"resuming: {report.resumed:,} of {N:,} already "
                                       "delivered; ")
@@ -390,3 +395,64 @@ def test_restart_without_a_journal_is_a_mistake(emu: Emulator, tmp_path: Path) -
     with hec_for(emu) as hec, pytest.raises(ConfigError, match="pass journal= with it"):
         hec.send_file(write_lines(tmp_path / "e", 10), restart=True)
     assert emu.events == [] and SendReport().resume_note == ""
+
+
+# -- deterministic event ids ---------------------------------------------------------------------
+def test_file_events_carry_ids_that_survive_a_resume(emu: Emulator, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "e.ndjson", 1000)
+    journal = tmp_path / "j.journal"
+    _half_sent(emu, path, journal, 600)
+    with hec_for(emu) as hec:
+        report = hec.send_file(path, journal=journal, event_id="hecnb_id", show_progress=False)
+        assert report.ok
+        ids = {e["event"]["n"]: e["event"]["hecnb_id"] for e in emu.events}
+        token = ids[600].split("-")[0]
+        assert len(token) == 12 and ids == {n: f"{token}-{n}" for n in range(600, 1000)}
+        emu.reset()  # the whole file again: the same ids, so the SIEM can tell duplicates
+        hec.send_file(path, event_id="hecnb_id", show_progress=False)
+        assert {e["event"]["n"]: e["event"]["hecnb_id"] for e in emu.events if
+                e["event"]["n"] >= 600} == ids
+        emu.reset()
+        hec.send_file(path, event_id="h", event_id_from="content", show_progress=False)
+        first = {e["event"]["n"]: e["event"]["h"] for e in emu.events}
+        assert len(set(first.values())) == 1000 and all(len(v) == 16 for v in first.values())
+
+
+def test_event_ids_are_refused_where_they_cannot_be(emu: Emulator, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "e.ndjson", 10)
+    with hec_for(emu) as hec:
+        with pytest.raises(ConfigError, match="raw lines are sent as they are"):
+            hec.send_file(path, raw_ingest=True, event_id="hecnb_id")
+        with pytest.raises(ConfigError, match="'position' or 'content'"):
+            hec.send_file(path, event_id="hecnb_id", event_id_from="row")
+        with pytest.raises(ConfigError, match="pass event_id= too"):
+            hec.send_file(path, event_id_from="content")
+        with pytest.raises(ConfigError, match="event 1 is a str, not a dict"):
+            hec.send([{"a": 1}, "text"], event_id="hecnb_id")
+        with pytest.raises(ConfigError, match="name of the member"):
+            pd.DataFrame({"a": [1]}).to_ngsiem(hec, event_id="")
+    assert emu.events == []
+
+
+def test_frames_and_lists_carry_ids(emu: Emulator, tmp_path: Path) -> None:
+    df = pd.DataFrame({"n": range(300), "user": ["u"] * 300, "drop": 1})
+    events = [{"n": i} for i in range(300)]
+    with hec_for(emu) as hec:
+        assert df.to_ngsiem(hec, event_id="hecnb_id", columns=["n", "user"]).ok
+        frame_ids = {e["event"]["n"]: e["event"]["hecnb_id"] for e in emu.events}
+        assert "drop" not in emu.events[0]["event"] and "hecnb_id" not in df
+        token = frame_ids[0].split("-")[0]
+        assert frame_ids == {n: f"{token}-{n}" for n in range(300)}
+        emu.reset()
+        assert df.to_ngsiem(hec, event_id="hecnb_id", columns=["n", "user"]).ok
+        assert {e["event"]["n"]: e["event"]["hecnb_id"] for e in emu.events} == frame_ids
+        emu.reset()
+        assert hec.send(events, event_id="id", event_id_from="content").ok
+        assert events[0] == {"n": 0}  # the caller's dicts are left as they are
+        assert len({e["event"]["id"] for e in emu.events}) == 300
+        emu.reset()
+        journal = tmp_path / "j.journal"
+        df.to_ngsiem(hec, journal=journal, event_id="hecnb_id")
+        df.to_ngsiem(hec, journal=journal, event_id="hecnb_id", restart=True)
+        assert [e["event"]["hecnb_id"] for e in emu.events] == [frame_ids[n] for n in
+                                                                [*range(300), *range(300)]]

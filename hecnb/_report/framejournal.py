@@ -13,30 +13,58 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from .._encode.eventids import (
+    check_event_id,
+    frame_with_ids,
+    records_with_ids,
+    token_of,
+    with_id_column,
+)
 from .._errors import ConfigError
 from .._lazy import is_frame
 from .journal import Journal, Positions, frame_identity, list_identity
 from .report import SendReport
 
-__all__ = ["send_journaled"]
+__all__ = ["SEND_KEYWORDS", "send_journaled"]
+
+#: Per-call keywords of a send besides the converter's options (``df.to_ngsiem`` takes them).
+SEND_KEYWORDS = ("event_id", "event_id_from")
 
 
 def send_journaled(hec: Any, events: Any, journal: str | os.PathLike[str] | None, *,
                    restart: bool, total: int | None, **send: Any) -> SendReport:
-    """Send the rows of ``events`` the journal does not confirm; see the module."""
-    if journal is None:
+    """Send the rows of ``events`` the journal does not confirm (all of them without a
+    journal), with deterministic ids when ``event_id`` is given; see the module."""
+    event_id = send.pop("event_id", None)
+    id_from = send.pop("event_id_from", "position")
+    if journal is None and restart:
         raise ConfigError("restart=True starts a journal over: pass journal= with it.")
+    if event_id is None and id_from != "position":
+        raise ConfigError("event_id_from= says how event_id= is made: pass event_id= too.")
+    if event_id is not None:
+        check_event_id(event_id, id_from)
     frame = is_frame(events)
     if not frame and (not isinstance(events, Sequence) or isinstance(events, (str, bytes))):
+        if journal is None:
+            raise ConfigError("event_id= needs a DataFrame, a list of events, or a file "
+                              "(send_file); make the events a list.")
         raise ConfigError(
             "journal= needs data that can be read again in the same order: a DataFrame, a "
             "list of events, or a file (send_file / send_files); a generator or an iterator "
             "cannot be resumed. Make it a list, or send without a journal.")
+    identity = frame_identity(events) if frame else list_identity(events)
+    if event_id is not None:
+        token = token_of(identity) if id_from == "position" else ""
+        events = (frame_with_ids(events, event_id, token, id_from) if frame
+                  else records_with_ids(events, event_id, token, id_from))
+        if frame:
+            send = with_id_column(send, event_id)
+    if journal is None:
+        return hec.send(events, total=total, **send)  # type: ignore[no-any-return]
     kind = "frame" if frame else "list"
     what = "This DataFrame" if frame else "This list of events"
     with Journal.open(journal, kind, [kind], restart=restart) as book:
-        book.check_identity(0, frame_identity(events) if frame else list_identity(events),
-                            what=what)
+        book.check_identity(0, identity, what=what)
         already = book.delivered(0)
         missing = book.state[0].done.missing(len(events))
         positions = None if missing == [(0, len(events))] else Positions(missing)

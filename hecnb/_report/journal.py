@@ -230,6 +230,7 @@ class Journal:
         self.run = 0
         self._fd: int | None = None
         self._synced = time.monotonic()
+        self._dirty = False  # written since the last fsync
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], kind: str, sources: Sequence[str], *,
@@ -349,7 +350,6 @@ class Journal:
                          "sources": self.sources})
         self.run += 1
         self._write({"run": self.run})
-        self.sync()
 
     # -- writing ---------------------------------------------------------------------------------
     def _write(self, record: dict[str, Any]) -> None:
@@ -358,12 +358,15 @@ class Journal:
             return
         line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
         os.write(fd, line)  # one write: the line is in the OS the moment this returns
+        self._dirty = True
 
     def sync(self) -> None:
-        """Put what was written on the disk (fsync): against a power cut, not only a kill."""
-        if self._fd is not None:
+        """Put what was written on the disk (fsync): against a power cut, not only a kill
+        (a killed process loses nothing the OS has: every record is written at once)."""
+        if self._fd is not None and self._dirty:
             os.fsync(self._fd)
             self._synced = time.monotonic()
+            self._dirty = False
 
     def close(self) -> None:
         if self._fd is not None:
@@ -384,7 +387,6 @@ class Journal:
         if known is None:
             self.state[n].identity = identity
             self._write({"src": n, **identity})
-            self.sync()
             return
         if known == identity:
             return
@@ -501,9 +503,6 @@ class Tracker:
                 journal.sync()
         elif definite:
             journal._write({"x": self.n, "r": ranges})
-
-    def sync(self) -> None:
-        self.journal.sync()
 
 
 # -- DataFrames ------------------------------------------------------------------------------

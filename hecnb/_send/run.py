@@ -307,5 +307,3 @@ class Run:
         report.failed.sort(key=_by_index)
         if self.bar is not None:
             self.bar.close()
-        if self.journal is not None:
-            self.journal.sync()

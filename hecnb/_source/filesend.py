@@ -14,6 +14,7 @@ import os
 from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any
 
+from .._encode.eventids import check_event_id, lines_with_ids, token_of
 from .._errors import ConfigError, EventFileError
 from .._progress import _progress
 from .._report.journal import Journal, Ranges, Tracker, file_identity
@@ -32,6 +33,7 @@ def send_file(hec: Any, event_file: str | os.PathLike[str], *, show_progress: bo
               **options: Any) -> SendReport:
     """One file; with ``journal``, only what the journal does not confirm (see module)."""
     path = os.fspath(event_file)
+    _check_ids(hec, raw_ingest, options)
     if journal is None:
         if restart:
             raise ConfigError("restart=True starts a journal over: pass journal= with it.")
@@ -52,6 +54,7 @@ def send_files(hec: Any, event_files: Iterable[str | os.PathLike[str]], *,
     key...) stops the run: the files after it are reported not sent."""
     if isinstance(event_files, (str, bytes, os.PathLike)):
         raise ConfigError("send_files() takes a list of files; use send_file() for one.")
+    _check_ids(hec, raw_ingest, options)
     paths = [os.fspath(p) for p in event_files]
     if not paths:
         raise ConfigError("send_files() got no files: name at least one.")
@@ -191,7 +194,14 @@ def _send_one(hec: Any, path: str, *, show_progress: bool | None, raw_ingest: bo
                               raw=True, fmt=hec.ingest_format, show_progress=show_progress,
                               encoded=True, journal=tracker)
         else:
-            report = hec.send(_shown(lines, handle, bar, 2048), show_progress=show_progress,
+            events: Iterable[Any] = lines
+            options = dict(options)  # the same options go to every file of many
+            event_id = options.pop("event_id", None)
+            id_from = options.pop("event_id_from", "position")
+            if event_id is not None:
+                token = token_of(file_identity(path)) if id_from == "position" else ""
+                events = lines_with_ids(lines, event_id, token, id_from)
+            report = hec.send(_shown(events, handle, bar, 2048), show_progress=show_progress,
                               raw_ingest=raw, _indexed=True, _journal=tracker, **options)
     except KeyboardInterrupt:
         report = hec.last_report
@@ -206,6 +216,20 @@ def _send_one(hec: Any, path: str, *, show_progress: bool | None, raw_ingest: bo
         report.unread = (os.path.abspath(path), lines.lines_read)
     _add_file_problems(hec, report, lines)
     return report
+
+
+def _check_ids(hec: Any, raw_ingest: bool | None, options: dict[str, Any]) -> None:
+    """``event_id=`` for files: checked before anything is read or sent."""
+    if "event_id" not in options:
+        if options.get("event_id_from", "position") != "position":
+            raise ConfigError("event_id_from= says how event_id= is made: pass event_id= too.")
+        options.pop("event_id_from", None)
+        return
+    check_event_id(options["event_id"], options.get("event_id_from", "position"))
+    if (hec.raw_ingest if raw_ingest is None else raw_ingest):
+        raise ConfigError("event_id= adds a member to each JSON event, and raw lines are sent "
+                          "as they are: send JSON lines without raw_ingest (--raw), or send "
+                          "without event_id=.")
 
 
 def _not_done(chunks: Iterable[tuple[Sequence[int], list[bytes], list[bytes]]],
@@ -280,10 +304,17 @@ def add_journal_options(parser: Any) -> None:
                             "under a name derived from the files (printed)")
     group.add_argument("--restart", action="store_true",
                        help="start the journal over: send everything again")
+    group.add_argument("--event-id", metavar="NAME",
+                       help="give every JSON event a deterministic id in member NAME (the "
+                            "same in every resend: duplicates can be found in the SIEM)")
+    group.add_argument("--event-id-from", choices=["position", "content"],
+                       default="position", help="the id from the file and line (default) or "
+                                                "from a hash of the line")
 
 
 def send_command(hec: Any, files: Sequence[str], *, journal: str | None, resume: bool,
-                 restart: bool, say: Any, **send: Any) -> SendReport:
+                 restart: bool, event_id: str | None, event_id_from: str, say: Any,
+                 **send: Any) -> SendReport:
     """What ``hecnb send FILE... [--journal PATH | --resume] [--restart]`` does: ``say``
     (a print) tells where the journal is and what it already confirms, then the files go
     (one with :func:`send_file`, many with :func:`send_files`) and, for many, one line each."""
@@ -302,6 +333,8 @@ def send_command(hec: Any, files: Sequence[str], *, journal: str | None, resume:
         if done:
             say(f"hecnb: resuming: {done:,} events already delivered (journal {journal}); "
                 "sending the rest")
+    if event_id is not None:
+        send.update(event_id=event_id, event_id_from=event_id_from)
     if len(files) == 1:
         return send_file(hec, files[0], journal=journal, restart=restart, **send)
     report = send_files(hec, files, journal=journal, restart=restart, **send)
