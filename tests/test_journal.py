@@ -456,3 +456,14 @@ def test_frames_and_lists_carry_ids(emu: Emulator, tmp_path: Path) -> None:
         df.to_ngsiem(hec, journal=journal, event_id="hecnb_id", restart=True)
         assert [e["event"]["hecnb_id"] for e in emu.events] == [frame_ids[n] for n in
                                                                 [*range(300), *range(300)]]
+
+
+def test_a_journal_in_use_by_another_send_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    path = write_lines(tmp_path / "e.ndjson", 100)
+    journal = tmp_path / "j.journal"
+    with hec_for(emu) as hec:
+        with Journal.open(journal, "files", [str(path)]), pytest.raises(
+                ConfigError, match="is in use by another send"):
+            hec.send_file(path, journal=journal, show_progress=False)
+        assert emu.events == []
+        assert hec.send_file(path, journal=journal, show_progress=False).ok  # once it is free

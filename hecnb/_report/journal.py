@@ -193,6 +193,20 @@ def journal_for(paths: Sequence[str], environ: Mapping[str, str] | None = None) 
 
 
 # -- the journal -----------------------------------------------------------------------------
+def _lock(fd: int) -> bool:
+    """Hold the journal for this process (released when it ends, however it ends); False
+    when another process holds it. Where there is no ``fcntl`` (Windows), always True."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 class _Source:
     """What the journal says about one source."""
 
@@ -236,10 +250,15 @@ class Journal:
     def open(cls, path: str | os.PathLike[str], kind: str, sources: Sequence[str], *,
              restart: bool = False) -> Journal:
         journal = cls(os.fspath(path), kind, list(sources))
-        lines, keep = journal._read(restart)
-        if lines:
-            journal._load(lines)
-        journal._begin(keep)
+        journal._hold()
+        try:
+            lines, keep = journal._read(restart)
+            if lines:
+                journal._load(lines)
+            journal._begin(keep)
+        except BaseException:
+            journal.close()
+            raise
         return journal
 
     def _read(self, restart: bool) -> tuple[list[dict[str, Any]], int]:
@@ -327,22 +346,33 @@ class Journal:
                 + ". Name the same files, or another journal (or pass restart=True / --restart "
                 "to start this one over).")
 
-    def _begin(self, keep: int) -> None:
-        """Open for appending (a torn tail cut off first) and mark a new run."""
-        parent = os.path.dirname(self.path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        fresh = keep == 0
+    def _hold(self) -> None:
+        """Open the journal for writing (made if missing, nothing changed yet) and hold it
+        for this process, before it is read."""
         try:
+            parent = os.path.dirname(self.path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0),
                          0o600)
-            os.ftruncate(fd, keep)
-            os.lseek(fd, 0, os.SEEK_END)
         except OSError as exc:
             raise ConfigError(f"Cannot write the journal {self.path!r}: "
                               f"{exc.strerror or exc}. Name a journal in a folder you can "
                               "write to.") from None
+        if not _lock(fd):
+            os.close(fd)
+            raise ConfigError(f"The journal {self.path!r} is in use by another send (two "
+                              "sends with one journal would each send again what the other "
+                              "confirmed): wait for it to finish, or name another journal.")
         self._fd = fd
+
+    def _begin(self, keep: int) -> None:
+        """Append from here on (a torn tail cut off first) and mark a new run."""
+        fd = self._fd
+        assert fd is not None
+        fresh = keep == 0
+        os.ftruncate(fd, keep)
+        os.lseek(fd, 0, os.SEEK_END)
         if fresh:
             self.run = 0
             self.state = [_Source() for _ in self.sources]
@@ -547,7 +577,8 @@ def list_identity(events: Sequence[Any]) -> dict[str, Any]:
         evt = events[i]
         digest.update(orjson.dumps(evt, default=repr, option=orjson.OPT_SORT_KEYS
                                    | orjson.OPT_NON_STR_KEYS) if not isinstance(
-            evt, (str, bytes)) else (evt.encode() if isinstance(evt, str) else evt))
+            evt, (str, bytes)) else (evt.encode("utf-8", "surrogatepass") if isinstance(
+                evt, str) else evt))
         digest.update(b"\n")
     return {"rows": n, "sample": digest.hexdigest()}
 
