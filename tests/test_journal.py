@@ -467,3 +467,21 @@ def test_a_journal_in_use_by_another_send_is_refused(emu: Emulator, tmp_path: Pa
             hec.send_file(path, journal=journal, show_progress=False)
         assert emu.events == []
         assert hec.send_file(path, journal=journal, show_progress=False).ok  # once it is free
+
+
+def test_the_commands_journal_options_that_contradict_are_refused(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hecnb import cli
+
+    monkeypatch.setenv("NGSIEM_API_KEY", KEY)
+    path = str(write_lines(tmp_path / "e.ndjson", 10))
+    base = ["send", path, "--url", emu.url, "--no-progress"]
+    assert cli.main([*base, "--restart"]) == 2
+    assert "--restart starts a journal over: give --journal PATH or --resume" in \
+        capsys.readouterr().err
+    assert cli.main([*base, "--resume", "--journal", str(tmp_path / "j")]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert cli.main([*base, "--raw", "--event-id", "id"]) == 2
+    assert "raw lines are sent as they are" in capsys.readouterr().err
+    assert emu.events == []
