@@ -61,7 +61,8 @@ def main() -> None:
                 flush=True)
     finally:
         proc.kill()
-    ratios = [n["events_per_s"] / o["events_per_s"] for o, n in zip(runs["old"], runs["new"])]
+    ratios = [n["events_per_s"] / o["events_per_s"] for o, n in
+              zip(runs["old"], runs["new"], strict=True)]
     summary = {side: {"events_per_s": statistics.median(r["events_per_s"] for r in rs),
                       "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs)}
                for side, rs in runs.items()}
