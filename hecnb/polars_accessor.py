@@ -35,7 +35,7 @@ class NgsiemNamespace:
     """
 
     def __init__(self, frame: pl.DataFrame | pl.LazyFrame) -> None:
-        self._obj = frame
+        self._obj: Any = frame  # HEC.send takes it (an iterable for the type checker)
 
     def send(self, hec: HEC | None = None, *, ingest_format: str | None = None,
              raw_ingest: bool | None = None, show_progress: bool | None = None,

@@ -36,7 +36,8 @@ LAYERS = {
     "_source": {"_errors", "_settings", "_encode", "_report", "_compress", "_lazy"},
     "_send": {"_errors", "_settings", "_encode", "_report", "_compress", "_progress"},
 }
-FRONT_ENDS = {"accessor", "polars_accessor", "magics", "widgets", "cli", "handler", "dask", "_session", "_preview"}
+FRONT_ENDS = {"accessor", "polars_accessor", "magics", "widgets", "cli", "handler", "dask",
+              "_session", "_preview"}
 NOTEBOOK = {"IPython", "ipywidgets", "ipykernel", "tqdm"}
 
 

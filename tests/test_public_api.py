@@ -42,7 +42,8 @@ def test_error_tree() -> None:
 
 def test_import_does_not_pull_in_notebook_stack() -> None:
     code = ("import sys, hecnb; heavy = [m for m in ('IPython', 'ipywidgets', 'tqdm', 'pandas', "
-            "'numpy', 'evtx') if m in sys.modules]; print(heavy)")
+            "'numpy', 'evtx', 'polars', 'pyarrow') if m in sys.modules]; "
+            "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

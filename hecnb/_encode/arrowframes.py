@@ -52,11 +52,11 @@ class ArrowInput:
     (a RecordBatchReader, a LazyFrame), as often as asked for anything else.
     """
 
-    def __init__(self, data: Any, rows: int = ARROW_BLOCK_ROWS) -> None:
+    def __init__(self, data: Any, rows: int | None = None) -> None:
         import pyarrow as pa
 
         self.data = data
-        self.rows = rows
+        self.rows = rows or ARROW_BLOCK_ROWS
         kind = type(data).__name__
         self.replayable = True
         self.length: int | None = None
@@ -105,12 +105,11 @@ class ArrowInput:
             return
         if self.kind == "polars-lazy":
             lazy = self.data if columns is None else self.data.select(list(columns))
-            for frame in lazy.collect_batches(chunk_size=rows):
-                yield from _rebatch(frame.to_arrow(), rows)
+            yield from _gathered((frame.to_arrow() for frame in
+                                  lazy.collect_batches(chunk_size=rows)), rows)
             return
         if self.kind == "reader":
-            for batch in self.data:
-                yield from _rebatch(pa.Table.from_batches([batch]), rows)
+            yield from _gathered((pa.Table.from_batches([b]) for b in self.data), rows)
             return
         table = self.table if columns is None else self.table.select(list(columns))
         for start in range(0, table.num_rows, rows):
@@ -139,6 +138,25 @@ class ArrowInput:
                 if need[name] < 9:
                     need[name] = max(need[name], frac_digits(batch.column(name), units[name]))
         return need
+
+
+def _gathered(tables: Iterable[Any], rows: int) -> Iterator[Any]:
+    """Small pieces of a stream gathered into blocks of ``rows`` rows (the last may be
+    shorter), so a stream of tiny batches is encoded in blocks as big as any other input's."""
+    import pyarrow as pa
+
+    waiting: list[Any] = []
+    count = 0
+    for table in tables:
+        waiting.append(table)
+        count += table.num_rows
+        if count >= rows:
+            whole = pa.concat_tables(waiting)
+            cut = count - count % rows
+            yield from _rebatch(whole.slice(0, cut), rows)
+            waiting, count = [whole.slice(cut)], count - cut
+    if count:
+        yield from _rebatch(pa.concat_tables(waiting), rows)
 
 
 def _rebatch(table: Any, rows: int) -> Iterator[Any]:

@@ -46,7 +46,9 @@ class ParquetSource:
             if missing:
                 raise ConfigError(f"columns names {missing[0]!r}, which is not a column of "
                                   f"{self.path!r} ({', '.join(schema.names)}).")
-            schema = schema.__class__([schema.field(c) for c in columns])
+            import pyarrow as pa
+
+            schema = pa.schema([schema.field(c) for c in columns])
         self.columns = list(columns) if columns is not None else None
         self.schema = schema
         self.num_rows: int = meta.metadata.num_rows
