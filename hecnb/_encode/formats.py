@@ -354,8 +354,9 @@ def to_events(data: Any, ingest_format: str = "json", *, raw: bool = False,
 
     ``data`` is a DataFrame (pandas or Polars, a LazyFrame, an Arrow table, record batch or
     reader, ``hecnb.read_parquet(path)``), a list of dicts or an iterable of dicts. Each item
-    is one JSON envelope line, YAML document, XML ``<event>`` element or CSV row (see :func:`encode` for
-    whole request bodies, with the csv header and the xml document around them).
+    is one JSON envelope line, YAML document, XML ``<event>`` element or CSV row (see
+    :func:`encode` for whole request bodies, with the csv header and the xml document around
+    them).
 
     >>> import hecnb
     >>> hecnb.to_events([{"user": "alice", "timestamp": 1}], host="lab")
