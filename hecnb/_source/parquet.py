@@ -69,7 +69,10 @@ class ParquetSource:
         import pyarrow.parquet as pq
 
         wanted = list(columns) if columns is not None else self.columns
-        with pq.ParquetFile(self.path, memory_map=False, buffer_size=1 << 20) as file:
+        # pre_buffer=False: pyarrow's read-ahead cache keeps what it read until the file is
+        # closed, so memory would grow with the file (measured: benchmarks/bench_arrow.py)
+        with pq.ParquetFile(self.path, memory_map=False, buffer_size=1 << 20,
+                            pre_buffer=False) as file:
             yield from file.iter_batches(batch_size=rows, columns=wanted,
                                          use_threads=False)
 
