@@ -10,7 +10,8 @@ import hecnb
 
 def test_public_surface_is_all() -> None:
     public = {name for name in dir(hecnb) if not name.startswith("_")}
-    submodules = {"accessor", "cli", "dask", "emulator", "handler", "magics", "widgets"}
+    submodules = {"accessor", "cli", "dask", "emulator", "handler", "magics", "polars_accessor",
+                  "widgets"}
     assert public - submodules == set(hecnb.__all__) - {"__version__"}
     assert len(hecnb.__all__) == len(set(hecnb.__all__))  # order: ruff RUF022
     for name in hecnb.__all__:

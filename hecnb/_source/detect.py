@@ -76,13 +76,13 @@ def sniff_text(head: bytes, suffix: str = "") -> str:
     complete = lines[:-1] if len(head) == _SNIFF and len(lines) > 1 else lines
     if text[:1] == b"[":
         return "json"
-    if text[:1] == b"{":
-        try:
-            parsed = [json.loads(line) for line in complete[:20] if line.strip()]
+    if text[:1] == b"{":  # an object on the first line is NDJSON (a bad line later is that
+        try:             # line's failure); one spread over several lines is JSON
+            first_value = json.loads(lines[0])
         except ValueError:
-            return "json"  # one object over several lines
-        if parsed and all(isinstance(p, dict) for p in parsed):
-            return "ndjson" if len(parsed) > 1 or suffix != ".json" else "json"
+            return "json"
+        if isinstance(first_value, dict) and (len(complete) > 1 or suffix != ".json"):
+            return "ndjson"
         return "json"
     first = complete[0] if complete else b""
     if b"," in first and _csv_like(complete[:20]):
