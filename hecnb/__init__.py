@@ -3,8 +3,6 @@
 The public surface is exactly ``__all__``; everything else lives in private modules.
 """
 
-__version__ = "0.1.0"
-
 from typing import Any as _Any
 
 from ._encode.payload import IngestPayload
@@ -31,6 +29,7 @@ from ._session import configure
 from ._settings.config import IngestConfig
 from ._settings.names import IngestFormat, TimeUnit
 from ._source.demo import auth_events as demo_events
+from ._version import __version__
 
 
 def load_ipython_extension(ipython: _Any) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 
-from . import __version__
 from ._encode.jsonevents import JsonEventEncoder
 from ._encode.payload import IngestPayload
 from ._errors import ConfigError, ConversionError, HecInsecureWarning
@@ -49,6 +48,7 @@ from ._settings.secret import SecretHeaders as _Headers
 from ._settings.secret import _mask_auth, mask_secret
 from ._settings.url import url_key_of
 from ._source.files import _FileEvents, _open_event_file, _RawFileChunks, is_gzip, slice_text
+from ._version import __version__
 
 #: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
 #: destination and the client's settings.

@@ -19,9 +19,9 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from . import __version__
 from ._errors import HecError
 from ._settings.declared import add_cli_options, cli_settings
+from ._version import __version__
 
 __all__ = ["main"]
 

@@ -240,15 +240,12 @@ def _series(arr: Any, index: Any) -> Any:
 
 def force_digits(plan: Any, digits: dict[str, int]) -> None:
     """Give the plan's timestamp columns the fraction digits decided over the whole input
-    (a block alone may show fewer). Touches only ``Column.values`` of kind "dt"."""
-    if not digits:
-        return
-    for member in [*plan.members, *plan.fields_members]:
-        col = getattr(member, "column", None)
-        if col is None or col.kind != "dt" or col.label not in digits:
-            continue
-        ints, unit, _, suffix = col.values
-        col.values = (ints, unit, digits[col.label], suffix)
+    (a block alone may need fewer): the plan's ``ColumnFacts``, which every block of a
+    column shares."""
+    for label, needed in digits.items():
+        facts = plan.facts.get(label)
+        if facts is not None:
+            facts.digits = max(facts.digits, needed)
 
 
 # ----------------------------------------------------------------------------- encoding

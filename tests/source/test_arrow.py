@@ -345,7 +345,7 @@ def _files(tmp_path: Path) -> dict[str, tuple[Path, int]]:
     made["csv (gzip)"] = (tmp_path / "csvgz", 2)
     (tmp_path / "ndjsongz").write_bytes(gzip.compress(lines))
     made["ndjson (gzip)"] = (tmp_path / "ndjsongz", 30)
-    evtx = Path(__file__).parent.parent / ".." / "shared" / "data" / "new-user-security.evtx"
+    evtx = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "new-user-security.evtx"
     if evtx.exists():
         (tmp_path / "evtx").write_bytes(evtx.read_bytes())
         made["evtx"] = (tmp_path / "evtx", -1)

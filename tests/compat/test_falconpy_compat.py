@@ -38,7 +38,7 @@ TS = 1_746_590_796_712_050_944
 # -- names -----------------------------------------------------------------------------------
 def test_the_falconpy_compared_with_is_the_pinned_one() -> None:
     """The comparisons below are with this FalconPy's output (pyproject.toml pins it, and
-    tests/test_falconpy_suite.py runs the same version's own tests)."""
+    tests/compat/test_falconpy_suite.py runs the same version's own tests)."""
     assert falconpy.__version__ == "1.6.6"
 
 
