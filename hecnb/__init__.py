@@ -58,6 +58,7 @@ _LAZY = {
     "read_csv": "_source.readers",
     "read_evtx": "_source.evtx",
     "read_ndjson": "_source.readers",
+    "read_parquet": "_source.parquet",
     "read_syslog": "_source.readers",
     "read_zeek": "_source.readers",
 }
@@ -83,14 +84,20 @@ def _register_accessor() -> None:
     from . import accessor  # noqa: F401 - registers df.to_ngsiem, the one name on DataFrame
 
 
+def _register_polars_namespace() -> None:
+    from . import polars_accessor  # noqa: F401 - registers pl_df.ngsiem (and on LazyFrame)
+
+
 def _register_dask_accessor() -> None:
     from .dask import accessor  # noqa: F401 - registers ddf.to_ngsiem (no distributed import)
 
 
-# df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does:
+# df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does,
+# pl_df.ngsiem as soon as polars does:
 # now if they are imported, else the moment they are
 _when_imported("pandas", _register_accessor)
 _when_imported("dask.dataframe", _register_dask_accessor)
+_when_imported("polars", _register_polars_namespace)
 
 __all__ = [
     "HEC",
@@ -129,6 +136,7 @@ __all__ = [
     "read_csv",
     "read_evtx",
     "read_ndjson",
+    "read_parquet",
     "read_syslog",
     "read_zeek",
     "to_events",

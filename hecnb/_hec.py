@@ -17,7 +17,7 @@ import httpx
 from ._encode.jsonevents import JsonEventEncoder
 from ._encode.payload import IngestPayload
 from ._errors import ConfigError, ConversionError, HecInsecureWarning
-from ._lazy import is_frame
+from ._lazy import is_columnar, is_frame
 from ._report.check import ConnectionCheck
 from ._report.deadletter import ReplayEncoder
 from ._report.delivered import DeliveredCount
@@ -276,7 +276,8 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
             events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
-        bulk = not _indexed and (not _plain(options) or fmt != "json" or is_frame(events))
+        bulk = not _indexed and (not _plain(options) or fmt != "json" or is_frame(events)
+                                or is_columnar(events))
         encoder = self._encoder(fmt, raw, bulk=bulk, **options)
         items: Iterable[Any] = events
         if bulk:

@@ -14,7 +14,7 @@ import html
 from typing import Any
 
 from ._hec import HEC
-from ._lazy import is_frame
+from ._lazy import is_columnar, is_frame
 from ._session import current
 from ._settings.names import DEFAULT_BATCH_MAX_BYTES
 
@@ -111,6 +111,11 @@ def frame_events(data: Any, *, hec: HEC | None = None, ingest_format: str | None
 def _head(data: Any, n: int) -> Any:
     if is_frame(data):
         return data.head(n)
+    if is_columnar(data):  # the first n rows, read from the first block only
+        from ._encode.arrowframes import ArrowInput
+
+        source = ArrowInput(data, rows=max(n, 1))
+        return next(source.blocks(), source.empty()).slice(0, n)
     if isinstance(data, dict):
         return [data]
     return list(data[:n])

@@ -54,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.add_argument("--raw", action="store_true", help="use the raw endpoint")
 
-    s = sub.add_parser("send", help="send a file of events (JSON lines, or any text with --raw; "
-                       "plain or gzip)")
+    s = sub.add_parser("send", help="send a file of events: Parquet, EVTX, JSON lines, JSON, "
+                       "CSV, or any text with --raw; plain or gzip, recognised by content")
     s.add_argument("file", help="the file to send")
     _client_options(s)
     s.add_argument("--time-column", default="auto", metavar="NAME",
@@ -155,13 +155,18 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     time_column = {"auto": "auto", "none": None}.get(args.time_column.strip().lower(),
                                                      args.time_column)
-    with _client(args) as hec:
+    from ._source.detect import detect, open_source, send_source
+
+    progress = False if args.no_progress else None
+    with _client(args) as hec:  # the file by content: Parquet, EVTX, JSON, CSV, lines; gzip
+        source = open_source(args.file, detect(args.file), raw=hec.raw_ingest)
         try:
-            report = hec.send_file(args.file, show_progress=False if args.no_progress else None,
-                                   timestamp_column=time_column)
+            report = hec.send_file(args.file, show_progress=progress,
+                                   timestamp_column=time_column) if source is None else \
+                send_source(hec, source, show_progress=progress, timestamp_column=time_column)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
-    return _finish(report, args.dead_letter, what="line")
+    return _finish(report, args.dead_letter, what="line" if source is None else "row")
 
 
 def _cmd_resend(args: argparse.Namespace) -> int:

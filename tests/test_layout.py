@@ -25,7 +25,7 @@ PUBLIC = [
     "IngestFormat", "IngestPayload", "SendError", "SendReport", "SessionManager", "TimeUnit",
     "__version__", "configure", "demo_events", "demo_evtx", "encode", "iter_evtx",
     "load_ipython_extension", "read_apache", "read_csv", "read_evtx", "read_ndjson",
-    "read_syslog", "read_zeek", "to_events", "unload_ipython_extension",
+    "read_parquet", "read_syslog", "read_zeek", "to_events", "unload_ipython_extension",
 ]
 
 #: Which parts each stage folder may import (besides itself and the standard library).
@@ -36,7 +36,8 @@ LAYERS = {
     "_source": {"_errors", "_settings", "_encode", "_report", "_compress", "_lazy"},
     "_send": {"_errors", "_settings", "_encode", "_report", "_compress", "_progress"},
 }
-FRONT_ENDS = {"accessor", "magics", "widgets", "cli", "handler", "dask", "_session", "_preview"}
+FRONT_ENDS = {"accessor", "polars_accessor", "magics", "widgets", "cli", "handler", "dask",
+              "_session", "_preview"}
 NOTEBOOK = {"IPython", "ipywidgets", "ipykernel", "tqdm"}
 
 
