@@ -6,8 +6,9 @@ or a Parquet file (``hecnb.read_parquet``) is read as Arrow record batches of at
 group), so memory stays bounded however long the input. Each block becomes a small pandas
 frame (pandas 3 keeps Arrow's strings; integers and booleans with nulls become pandas' nullable
 types, nested values exact Python objects) and goes through the DataFrame path (``frames``),
-so every format, option and the event-time rule are those of pandas, byte for byte; json takes
-the vectorised Arrow path of ``arrowjson`` where it is faster.
+so every format, option and the event-time rule are those of pandas, byte for byte. (A json
+path on Arrow kernels alone was tried: it reached 1.3-1.7x this one in prototypes, short of
+what would pay for a second encoder to keep byte-equal; see docs/benchmarks.md.)
 
 What the pandas path decides over a whole frame is decided here over the whole input before
 the first block where it can be known in advance (an in-memory frame, a Parquet file, a
@@ -256,12 +257,6 @@ def columnar_chunks(encoder: Any, data: Any, chunk_rows: int
     """``(positions, event bytes, row positions)`` per chunk of a columnar input, for the
     sender. Checks on the first block (and the columns) run before this returns."""
     source = data if isinstance(data, ArrowInput) else ArrowInput(data)
-    if encoder.format == "json":
-        from .arrowjson import JsonBlocks
-
-        fast = JsonBlocks.make(encoder, source)
-        if fast is not None:
-            return fast.chunks(chunk_rows)
     return _pandas_chunks(encoder, source, chunk_rows)
 
 
