@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import KEY
 from hypothesis import HealthCheck, given, settings
@@ -25,10 +28,6 @@ import hecnb
 from hecnb._encode import arrowframes
 from hecnb._source.detect import detect
 from hecnb.emulator import Emulator
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pl = pytest.importorskip("polars")
 
 FORMATS = ("json", "yaml", "xml", "csv")
 UTC = dt.timezone.utc
