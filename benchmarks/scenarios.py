@@ -16,7 +16,9 @@ The suite (``suite.py``) starts the emulators and runs these.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -138,13 +140,51 @@ def frame(url: str, n: int, fmt: str) -> tuple[int, float]:
         "message": rng.choice(["Accepted publickey", "Failed password", "session closed"], n),
     })
     hec = hecnb.HEC(api_key=KEY, ingest_url=url)
+    import gc
+
+    gc.collect()
+    sampler = RssSampler()
     t0 = time.perf_counter()
-    report = df.to_ngsiem(hec, ingest_format=fmt, host="bench", timestamp_column="ts",
-                          show_progress=True)
+    with sampler:
+        report = df.to_ngsiem(hec, ingest_format=fmt, host="bench", timestamp_column="ts",
+                              show_progress=True)
     elapsed = time.perf_counter() - t0
     hec.close()
     assert report.ok and report.delivered == n, report
+    EXTRA["frame_mb"] = round(df.memory_usage(deep=True).sum() / 2**20, 1)
+    EXTRA["rss_before_mb"] = round(sampler.before / 2**20, 1)
+    EXTRA["send_added_mb"] = round((sampler.peak - sampler.before) / 2**20, 1)
     return n, elapsed
+
+
+def _rss() -> int:
+    """This process's resident set now, in bytes (Linux: /proc/self/statm)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class RssSampler:
+    """The peak resident set while the ``with`` block runs, sampled every 5 ms on a thread
+    (ru_maxrss would include the frame's own construction)."""
+
+    def __init__(self) -> None:
+        self.before = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __enter__(self) -> RssSampler:
+        self.before = self.peak = _rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
 
 
 def hecnb_file(url: str, path: str, mode: str) -> tuple[int, float]:

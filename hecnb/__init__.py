@@ -3,8 +3,6 @@
 The public surface is exactly ``__all__``; everything else lives in private modules.
 """
 
-__version__ = "0.1.0"
-
 from typing import Any as _Any
 
 from ._encode.payload import IngestPayload
@@ -31,6 +29,7 @@ from ._session import configure
 from ._settings.config import IngestConfig
 from ._settings.names import IngestFormat, TimeUnit
 from ._source.demo import auth_events as demo_events
+from ._version import __version__
 
 
 def load_ipython_extension(ipython: _Any) -> None:
@@ -59,6 +58,7 @@ _LAZY = {
     "read_csv": "_source.readers",
     "read_evtx": "_source.evtx",
     "read_ndjson": "_source.readers",
+    "read_parquet": "_source.parquet",
     "read_syslog": "_source.readers",
     "read_zeek": "_source.readers",
 }
@@ -84,14 +84,20 @@ def _register_accessor() -> None:
     from . import accessor  # noqa: F401 - registers df.to_ngsiem, the one name on DataFrame
 
 
+def _register_polars_namespace() -> None:
+    from . import polars_accessor  # noqa: F401 - registers pl_df.ngsiem (and on LazyFrame)
+
+
 def _register_dask_accessor() -> None:
     from .dask import accessor  # noqa: F401 - registers ddf.to_ngsiem (no distributed import)
 
 
-# df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does:
+# df.to_ngsiem exists as soon as pandas does, ddf.to_ngsiem as soon as dask.dataframe does,
+# pl_df.ngsiem as soon as polars does:
 # now if they are imported, else the moment they are
 _when_imported("pandas", _register_accessor)
 _when_imported("dask.dataframe", _register_dask_accessor)
+_when_imported("polars", _register_polars_namespace)
 
 __all__ = [
     "HEC",
@@ -130,6 +136,7 @@ __all__ = [
     "read_csv",
     "read_evtx",
     "read_ndjson",
+    "read_parquet",
     "read_syslog",
     "read_zeek",
     "to_events",

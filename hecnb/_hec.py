@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 
-from . import __version__
 from ._encode.jsonevents import JsonEventEncoder
 from ._encode.payload import IngestPayload
 from ._errors import ConfigError, ConversionError, HecInsecureWarning
-from ._lazy import is_frame
+from ._lazy import is_columnar, is_frame
 from ._report.check import ConnectionCheck
 from ._report.deadletter import ReplayEncoder
 from ._report.delivered import DeliveredCount
@@ -51,6 +50,7 @@ from ._settings.secret import _mask_auth, mask_secret
 from ._settings.url import url_key_of
 from ._source.files import is_gzip, slice_text
 from ._source.filesend import send_file, send_files
+from ._version import __version__
 
 #: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
 #: destination and the client's settings.
@@ -286,7 +286,8 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
             events = [events]
         fmt = cfg.ingest_format if ingest_format is None else normalize_format(ingest_format)
         raw = cfg.raw_ingest if raw_ingest is None else bool(raw_ingest)
-        bulk = not _indexed and (not _plain(options) or fmt != "json" or is_frame(events))
+        bulk = not _indexed and (not _plain(options) or fmt != "json" or is_frame(events)
+                                or is_columnar(events))
         encoder = self._encoder(fmt, raw, bulk=bulk, **options)
         items: Iterable[Any] = events
         if bulk:

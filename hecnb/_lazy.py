@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-__all__ = ["is_frame", "when_imported"]
+__all__ = ["is_columnar", "is_frame", "when_imported"]
 
 
 def when_imported(name: str, callback: Callable[[], Any]) -> None:
@@ -72,3 +72,11 @@ def is_frame(data: Any) -> bool:
     """True for a pandas DataFrame, found without importing pandas (``import hecnb`` and file
     sends need no pandas; a frame can only exist once pandas was imported by its owner)."""
     return type(data).__module__.startswith("pandas") and hasattr(data, "columns")
+
+
+def is_columnar(data: Any) -> bool:
+    """True for a Polars or Arrow frame or a Parquet source (``hecnb.read_parquet``), found
+    without importing polars or pyarrow."""
+    from ._encode.arrowframes import is_columnar as columnar
+
+    return columnar(data)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ._errors import ConfigError
 from ._hec import HEC
-from ._lazy import is_frame
+from ._lazy import is_columnar, is_frame
 from ._session import current
 from ._settings.names import DEFAULT_BATCH_MAX_BYTES
 
@@ -111,6 +112,11 @@ def frame_events(data: Any, *, hec: HEC | None = None, ingest_format: str | None
 def _head(data: Any, n: int) -> Any:
     if is_frame(data):
         return data.head(n)
+    if is_columnar(data):  # the first n rows, read from the first block only
+        from ._encode.arrowframes import ArrowInput
+
+        source = ArrowInput(data, rows=max(n, 1))
+        return next(source.blocks(), source.empty()).slice(0, n)
     if isinstance(data, dict):
         return [data]
     return list(data[:n])
@@ -125,6 +131,14 @@ def preview(data: Any, n: int = 3, *, hec: HEC | None = None, ingest_format: str
     from ._send.batching import Batcher
     from ._send.bodies import encode_noted
 
+    if type(data).__name__ == "RecordBatchReader" and type(data).__module__.startswith(
+            "pyarrow"):
+        # a glance must not use the data up: the send after it would find nothing to send
+        raise ConfigError("A pyarrow.RecordBatchReader can be read only once, so a preview or "
+                          "dry run would use it up and the send after it would send nothing. "
+                          "Preview a Table instead (reader.read_all(), or the first batches: "
+                          "pyarrow.Table.from_batches([reader.read_next_batch()])), or send it "
+                          "without a preview.")
     client = hec if hec is not None else current()
     fmt, raw = _defaults(client, ingest_format, raw_ingest, options)
     max_bytes = client.batch_max_bytes if client is not None else DEFAULT_BATCH_MAX_BYTES

@@ -19,10 +19,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from . import __version__
 from ._errors import HecError
 from ._settings.declared import add_cli_options, cli_settings
 from ._source.filesend import add_journal_options, send_command
+from ._version import __version__
 
 __all__ = ["main"]
 
@@ -55,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.add_argument("--raw", action="store_true", help="use the raw endpoint")
 
-    s = sub.add_parser("send", help="send files of events (JSON lines, or any text with --raw; "
-                       "plain or gzip)")
-    s.add_argument("file", nargs="+", help="the file(s) to send")
+    s = sub.add_parser("send", help="send files of events: Parquet, EVTX, JSON lines, JSON, "
+                       "CSV, or any text with --raw; plain or gzip, recognised by content")
+    s.add_argument("file", nargs="+", help="the file(s) to send (several: files of lines)")
     _client_options(s)
     s.add_argument("--time-column", default="auto", metavar="NAME",
                    help="the member holding each event's time: auto (default: found by "
@@ -157,17 +157,15 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     time_column = {"auto": "auto", "none": None}.get(args.time_column.strip().lower(),
                                                      args.time_column)
-    with _client(args) as hec:
+    with _client(args) as hec:  # each file by content: Parquet, EVTX, JSON, CSV, lines; gzip
         try:
-            report = send_command(hec, args.file, journal=args.journal, resume=args.resume,
-                                  restart=args.restart, event_id=args.event_id,
-                                  event_id_from=args.event_id_from, say=print,
-                                  timestamp_column=time_column,
-                                  show_progress=False if args.no_progress else None,
-                                  raw_ingest=None)
+            report, what = send_command(
+                hec, args.file, journal=args.journal, resume=args.resume, restart=args.restart,
+                event_id=args.event_id, event_id_from=args.event_id_from, say=print,
+                timestamp_column=time_column, show_progress=False if args.no_progress else None)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
-    return _finish(report, args.dead_letter, what="line")
+    return _finish(report, args.dead_letter, what=what)
 
 
 def _cmd_resend(args: argparse.Namespace) -> int:

@@ -189,6 +189,17 @@ def test_chunk_sizes_in_the_docs_are_the_codes() -> None:
     assert f"converted column by column, {CHUNK_ROWS:,} rows at a time" in formats
 
 
+def test_block_sizes_in_the_docs_are_the_codes() -> None:
+    from hecnb._encode.frames import BLOCK_ROWS, KEEP_OBJECT_ROWS, KEEP_ROWS
+
+    formats = (ROOT / "docs" / "formats.md").read_text()
+    assert f"over\nthe frame {BLOCK_ROWS:,} rows at a time" in formats
+    assert f"a block of {BLOCK_ROWS:,} at a time" in formats
+    kept = (f"the event times of up to\n{KEEP_ROWS:,} rows, a column's texts up to "
+            f"{KEEP_OBJECT_ROWS:,}")
+    assert kept + " rows" in formats
+
+
 def test_the_lenient_spellings_are_in_the_keyword_tables() -> None:
     from hecnb._settings.names import _FORMAT_ALIASES, _TIMEUNIT_ALIASES
 

@@ -25,7 +25,7 @@ PUBLIC = [
     "IngestFormat", "IngestPayload", "SendError", "SendReport", "SessionManager", "TimeUnit",
     "__version__", "configure", "demo_events", "demo_evtx", "encode", "iter_evtx",
     "load_ipython_extension", "read_apache", "read_csv", "read_evtx", "read_ndjson",
-    "read_syslog", "read_zeek", "to_events", "unload_ipython_extension",
+    "read_parquet", "read_syslog", "read_zeek", "to_events", "unload_ipython_extension",
 ]
 
 #: Which parts each stage folder may import (besides itself and the standard library).
@@ -36,7 +36,8 @@ LAYERS = {
     "_source": {"_errors", "_settings", "_encode", "_report", "_compress", "_lazy", "_progress"},
     "_send": {"_errors", "_settings", "_encode", "_report", "_compress", "_progress"},
 }
-FRONT_ENDS = {"accessor", "magics", "widgets", "cli", "handler", "dask", "_session", "_preview"}
+FRONT_ENDS = {"accessor", "polars_accessor", "magics", "widgets", "cli", "handler", "dask",
+              "_session", "_preview"}
 NOTEBOOK = {"IPython", "ipywidgets", "ipykernel", "tqdm"}
 
 
@@ -170,3 +171,35 @@ def test_no_module_is_too_long_to_read() -> None:
         if lines > limit:
             long[name] = lines
     assert not long, f"over 700 lines (400 for front-ends): {long}"
+
+
+#: The test folders mirror the package's stages; what checks the whole package stays on top.
+TEST_FOLDERS = {"settings", "encode", "report", "send", "source", "frontends", "emulator",
+                "compat"}
+TOP_TESTS = {"test_layout.py", "test_public_api.py", "test_docs.py"}
+
+
+def test_the_tests_are_filed_by_stage() -> None:
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith((
+        "_", "."))}
+    assert folders == TEST_FOLDERS
+    assert {p.name for p in tests.glob("test_*.py")} == TOP_TESTS
+    names = [p.name for p in tests.glob("*/test_*.py")]
+    assert len(names) == len(set(names)), "two test files of one name (pytest imports by name)"
+
+
+def test_no_module_takes_a_name_from_the_package_face() -> None:
+    """``hecnb/__init__.py`` only gathers the public names; a module that took one from it
+    (as ``_hec.py`` once took ``__version__``) would import the whole face, and make a cycle."""
+    modules = _modules()
+    taken = {}
+    for name, path in modules.items():
+        if name == "hecnb":
+            continue
+        names = {imported.rsplit(".", 1)[1] for imported in _imports(name, path)
+                 if imported.count(".") == 1 and imported.startswith("hecnb.")}
+        faces = {n for n in names if f"hecnb.{n}" not in modules}
+        if faces:
+            taken[name] = sorted(faces)
+    assert not taken, taken

@@ -10,7 +10,8 @@ import hecnb
 
 def test_public_surface_is_all() -> None:
     public = {name for name in dir(hecnb) if not name.startswith("_")}
-    submodules = {"accessor", "cli", "dask", "emulator", "handler", "magics", "widgets"}
+    submodules = {"accessor", "cli", "dask", "emulator", "handler", "magics", "polars_accessor",
+                  "widgets"}
     assert public - submodules == set(hecnb.__all__) - {"__version__"}
     assert len(hecnb.__all__) == len(set(hecnb.__all__))  # order: ruff RUF022
     for name in hecnb.__all__:
@@ -42,7 +43,8 @@ def test_error_tree() -> None:
 
 def test_import_does_not_pull_in_notebook_stack() -> None:
     code = ("import sys, hecnb; heavy = [m for m in ('IPython', 'ipywidgets', 'tqdm', 'pandas', "
-            "'numpy', 'evtx') if m in sys.modules]; print(heavy)")
+            "'numpy', 'evtx', 'polars', 'pyarrow') if m in sys.modules]; "
+            "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -9,6 +9,7 @@ columns become which members and glues the pieces into events.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from .._errors import ConversionError
 from .dialects import RAW_CSV_BREAK, Dialect
 from .values import MISSING, native
 
-__all__ = ["Column", "split_numbers"]
+__all__ = ["Column", "ColumnFacts", "split_numbers"]
 
 _NP = orjson.OPT_SERIALIZE_NUMPY
 _UPS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}  # units per second
@@ -30,18 +31,48 @@ def _positions(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
+@dataclass
+class ColumnFacts:
+    """What every block of one column shares, learned while the plan checks the whole column:
+    the fraction digits a datetime column needs (the most any of its values needs, so every
+    block spells its times alike), the texts of a categorical's categories (rendered once),
+    and object cells already rendered (kept while ``cache_rows`` allows, else rendered again
+    when their block is sent)."""
+
+    digits: int = 0
+    categories: np.ndarray | None = None
+    objects: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    cache_rows: int = 0
+
+
+def _is_arrow(dtype: Any) -> bool:
+    """Strings held by Arrow (valid UTF-8 by construction, missing values in a bitmap)."""
+    return isinstance(dtype, pd.ArrowDtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow")
+
+
 class Column:
-    """One frame column, prepared once (dtype checks, masks, normalised objects) and rendered
-    chunk by chunk."""
+    """One frame column, or one block of rows of it, prepared (dtype checks, masks, normalised
+    objects) and rendered chunk by chunk.
+
+    A frame plan makes a Column twice per block: first with ``check=True``, which only looks
+    for what must fail before anything is sent and learns the column's ``facts``; then, when
+    the block's turn comes, to render it with those facts. Without ``facts`` a Column stands
+    alone: it checks and prepares at once (a categorical's categories, a whole short column).
+    """
 
     def __init__(self, series: pd.Series, label: Any, dialect: Dialect, *,
-                 line_breaks_ok: bool = True) -> None:
+                 line_breaks_ok: bool = True, facts: ColumnFacts | None = None,
+                 start: int = 0, check: bool = False) -> None:
         self.label = label
         self.index = series.index
         self.mask: np.ndarray | None = None
         self.values: Any = None
         self.kind = ""
-        self._prepare(series, dialect, line_breaks_ok)
+        self.alone = facts is None
+        self.facts = facts if facts is not None else ColumnFacts()
+        self.start = start  # the block's first row in the frame
+        self._prepare(series, dialect, line_breaks_ok, check)
 
     # preparation ---------------------------------------------------------------------------
     def _fail(self, position: int, why: str) -> ConversionError:
@@ -49,27 +80,37 @@ class Column:
         return ConversionError(f"column {self.label!r}, row {row!r}: {why}. Nothing was sent.",
                                column=self.label, row=row)
 
-    def _prepare(self, s: pd.Series, dialect: Dialect, line_breaks_ok: bool) -> None:
+    def _prepare(self, s: pd.Series, dialect: Dialect, line_breaks_ok: bool,
+                 check: bool) -> None:
         dtype = s.dtype
         if isinstance(dtype, pd.SparseDtype):
             s = s.sparse.to_dense()
             dtype = s.dtype
         if isinstance(dtype, pd.CategoricalDtype):
+            if self.facts.categories is None:
+                cats = Column(pd.Series(s.cat.categories), self.label, dialect,
+                              line_breaks_ok=line_breaks_ok)
+                self.facts.categories = np.array([*cats.render_all(dialect), b""],
+                                                 dtype=object)
+            if check:
+                return
             codes = s.cat.codes.to_numpy()
-            cats = Column(pd.Series(s.cat.categories), self.label, dialect,
-                           line_breaks_ok=line_breaks_ok)
-            texts = cats.render_all(dialect)
             self.kind = "cat"
-            self.values = (np.asarray(codes, dtype=np.intp), np.array([*texts, b""], dtype=object))
+            self.values = (np.asarray(codes, dtype=np.intp), self.facts.categories)
             self.mask = codes < 0
             return
         if isinstance(dtype, pd.DatetimeTZDtype):
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-            self._prepare_datetime(s.to_numpy(), b"Z")
+            self._prepare_datetime(s.to_numpy(), b"Z", check)
             return
         kind = getattr(dtype, "kind", "O")
         if kind == "M":
-            self._prepare_datetime(s.to_numpy(), b"")
+            self._prepare_datetime(s.to_numpy(), b"", check)
+            return
+        if kind == "c":
+            raise self._fail(0, "complex numbers have no JSON form; split them into real and "
+                             "imaginary columns")
+        if check and kind in "mbiuf":  # numbers, booleans, durations: nothing can fail
             return
         if kind == "m":
             arr = s.to_numpy()
@@ -78,9 +119,6 @@ class Column:
             self.kind = "float"  # seconds; NaT -> NaN, as the float path expects
             self.values = np.where(self.mask, np.nan, arr.view(np.int64) / _UPS.get(unit, 1))
             return
-        if kind == "c":
-            raise self._fail(0, "complex numbers have no JSON form; split them into real and "
-                             "imaginary columns")
         masked = pd.api.types.is_extension_array_dtype(dtype)
         if kind == "b":
             self.kind = "bool"
@@ -111,45 +149,69 @@ class Column:
             return
         if isinstance(dtype, pd.StringDtype) or (
                 kind == "O" and pd.api.types.infer_dtype(s, skipna=True) == "string"):
-            self._prepare_strings(s, line_breaks_ok)
+            self._prepare_strings(s, line_breaks_ok, check)
             return
-        self._prepare_objects(s.astype(object) if kind != "O" else s, dialect, line_breaks_ok)
+        self._prepare_objects(s.astype(object) if kind != "O" else s, dialect, line_breaks_ok,
+                              check)
 
-    def _prepare_datetime(self, arr: np.ndarray, suffix: bytes) -> None:
+    def _prepare_datetime(self, arr: np.ndarray, suffix: bytes, check: bool) -> None:
         unit = np.datetime_data(arr.dtype)[0]
         if unit not in _UPS:  # days, minutes...: seconds carry them exactly
             arr = arr.astype("datetime64[s]")
             unit = "s"
         ints = arr.view(np.int64)
-        self.mask = np.isnat(arr)
+        mask = np.isnat(arr)
+        if check or self.alone:
+            digits = _frac_digits(ints[~mask] if mask.any() else ints, unit)
+            self.facts.digits = max(self.facts.digits, digits)
+            if check:
+                return
+        self.mask = mask
         self.kind = "dt"
-        valid = ints[~self.mask]
-        self.values = (ints, unit, _frac_digits(valid, unit), suffix)
+        self.values = (ints, unit, self.facts.digits, suffix)
 
-    def _prepare_strings(self, s: pd.Series, line_breaks_ok: bool) -> None:
-        self.kind = "str"
-        self.values = s.to_numpy(dtype=object)
-        self.mask = pd.isna(self.values)
-        present = self.values[~self.mask].tolist() if self.mask.any() else self.values.tolist()
+    def _prepare_strings(self, s: pd.Series, line_breaks_ok: bool, check: bool) -> None:
+        arrow = _is_arrow(s.dtype)
+        if check and arrow:  # valid UTF-8 by construction: only line breaks can be wrong
+            if not line_breaks_ok:
+                breaks = s.str.contains("\n|\r", regex=True).to_numpy(dtype=bool,
+                                                                         na_value=False)
+                if breaks.any():
+                    raise self._fail(int(np.flatnonzero(breaks)[0]), RAW_CSV_BREAK)
+            return
+        values = s.to_numpy(dtype=object)
+        mask = s.isna().to_numpy(dtype=bool) if arrow else pd.isna(values)
+        if not (check or self.alone):
+            self.kind, self.values, self.mask = "str", values, mask
+            return
+        present = values[~mask].tolist() if mask.any() else values.tolist()
         text = "".join(present)
         try:
             if not text.isascii():
                 text.encode("utf-8")
         except UnicodeEncodeError:
-            for pos in _positions(~self.mask):
+            for pos in _positions(~mask):
                 try:
-                    self.values[pos].encode("utf-8")
+                    values[pos].encode("utf-8")
                 except UnicodeEncodeError:
                     raise self._fail(pos, "the string contains a lone surrogate (not valid "
                                      "Unicode)") from None
         if not line_breaks_ok and ("\n" in text or "\r" in text):
-            for pos in _positions(~self.mask):
-                if "\n" in self.values[pos] or "\r" in self.values[pos]:
+            for pos in _positions(~mask):
+                if "\n" in values[pos] or "\r" in values[pos]:
                     raise self._fail(pos, RAW_CSV_BREAK)
+        if not check:
+            self.kind, self.values, self.mask = "str", values, mask
 
-    def _prepare_objects(self, s: pd.Series, dialect: Dialect, line_breaks_ok: bool) -> None:
-        """Object cells: normalised and rendered up front, so any bad cell fails before the
-        first event."""
+    def _prepare_objects(self, s: pd.Series, dialect: Dialect, line_breaks_ok: bool,
+                         check: bool) -> None:
+        """Object cells: normalised and rendered while the plan checks the column, so any bad
+        cell fails before the first event; kept for the send while the cache allows."""
+        facts = self.facts
+        if not check and not self.alone and self.start in facts.objects:
+            self.mask, self.values = facts.objects.pop(self.start)
+            self.kind = "obj"
+            return
         values = s.tolist()
         mask = np.zeros(len(values), dtype=bool)
         texts: list[bytes] = []
@@ -171,9 +233,15 @@ class Column:
             for pos, t in enumerate(texts):
                 if b"\n" in t or b"\r" in t:
                     raise self._fail(pos, RAW_CSV_BREAK)
+        rendered = np.array(texts, dtype=object) if texts else np.array([], dtype=object)
+        if check:
+            if facts.cache_rows >= len(values):
+                facts.cache_rows -= len(values)
+                facts.objects[self.start] = (mask, rendered)
+            return
         self.kind = "obj"
         self.mask = mask
-        self.values = np.array(texts, dtype=object) if texts else np.array([], dtype=object)
+        self.values = rendered
 
     # rendering -----------------------------------------------------------------------------
     def texts(self, dialect: Dialect, start: int, stop: int,

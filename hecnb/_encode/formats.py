@@ -21,6 +21,7 @@ from typing import Any
 
 from .._errors import ConfigError, ConversionError
 from .._settings.names import CONTENT_TYPES, normalize_format
+from .arrowframes import columnar_chunks, columnar_items, is_columnar
 from .dialects import DIALECTS, CsvDialect, Dialect
 from .frames import CHUNK_ROWS, FramePlan, is_frame
 from .frametimes import frame_times
@@ -85,6 +86,8 @@ class Encoder:
         if is_frame(data):
             plan = self._plan(data)
             return _frame_items(plan)
+        if is_columnar(data):  # Polars, Arrow, Parquet: blocks of rows
+            return columnar_items(self, data, CHUNK_ROWS)
         records = records_of(data)
         if isinstance(records, Sequence):
             return iter(self._encode_list(records))
@@ -97,6 +100,8 @@ class Encoder:
             plan = self._plan(data)
             return ((range(start, start + len(rows)), rows, labels)
                     for start, rows, labels in plan.chunks(CHUNK_ROWS))
+        if is_columnar(data):
+            return columnar_chunks(self, data, CHUNK_ROWS)
         return _chunked(self.encode_many(data))
 
     def _plan(self, df: Any) -> FramePlan:
@@ -347,9 +352,11 @@ def to_events(data: Any, ingest_format: str = "json", *, raw: bool = False,
               timeunit: str = "nanoseconds", **options: Any) -> list[bytes]:
     r"""The encoded events of ``data``, one bytes item per event, exactly as they travel.
 
-    ``data`` is a DataFrame, a list of dicts or an iterable of dicts. Each item is one JSON
-    envelope line, YAML document, XML ``<event>`` element or CSV row (see :func:`encode` for
-    whole request bodies, with the csv header and the xml document around them).
+    ``data`` is a DataFrame (pandas or Polars, a LazyFrame, an Arrow table, record batch or
+    reader, ``hecnb.read_parquet(path)``), a list of dicts or an iterable of dicts. Each item
+    is one JSON envelope line, YAML document, XML ``<event>`` element or CSV row (see
+    :func:`encode` for whole request bodies, with the csv header and the xml document around
+    them).
 
     >>> import hecnb
     >>> hecnb.to_events([{"user": "alice", "timestamp": 1}], host="lab")

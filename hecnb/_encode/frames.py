@@ -5,6 +5,12 @@ options, dtypes, every object cell), so that a clear :class:`ConversionError` co
 anything is sent. It decides which columns become which members (host, the event time,
 ``fields``, the row's values), has each column rendered a chunk at a time (``columns``) and
 assembles the rows with a single ``bytes % tuple`` per row: no Python step per row.
+
+Memory stays bounded whatever the frame's length: the check runs over blocks of
+``BLOCK_ROWS`` rows, and each block is prepared again when its turn to be sent comes (what the
+check learned that every block must share, such as a datetime column's fraction digits, is kept
+per column; small results, such as the first blocks' times, are kept to save the work). No
+array as long as the frame is made.
 """
 
 from __future__ import annotations
@@ -20,19 +26,28 @@ import pandas as pd
 
 from .._errors import ConversionError
 from .._settings.names import TIMEUNITS
-from .columns import Column, split_numbers
+from .columns import Column, ColumnFacts, split_numbers
 from .dialects import CsvDialect, Dialect, json_text, xml_name
 from .envelope import hec_seconds
-from .frametimes import frame_times
+from .frametimes import FrameTimes
 from .options import Options
 from .timenotes import TimeNotes
 from .values import member_name, native, show_labels
 
-__all__ = ["CHUNK_ROWS", "FramePlan", "is_frame"]
+__all__ = ["BLOCK_ROWS", "CHUNK_ROWS", "FramePlan", "is_frame"]
 
 #: Rows converted at a time: small enough to stay in the CPU caches (measured fastest),
 #: bounds memory for big frames and lets sending start early.
 CHUNK_ROWS = 8_192
+
+#: Rows prepared at a time (dtype conversions, masks, Python strings of an Arrow column): a few
+#: MB whatever the frame, and few enough blocks that preparing one costs little per row.
+BLOCK_ROWS = 8 * CHUNK_ROWS
+
+#: Rows whose times (8 bytes each) the check keeps for the send (8 MB), and rows of rendered
+#: object cells (dicts, lists, mixed: about 100 bytes each) it keeps per column (13 MB).
+KEEP_ROWS = 1_048_576
+KEEP_OBJECT_ROWS = 2 * BLOCK_ROWS
 
 _NP = orjson.OPT_SERIALIZE_NUMPY
 
@@ -44,9 +59,18 @@ class _Member:
     opener: bytes = b""
     close: bytes = b""
     null: bytes = b""
-    column: Column | None = None
+    column: Any = None  # the label of the column rendered in this member, when one is
     const: bytes | None = None  # the whole member, same in every row
-    ints: np.ndarray | None = None  # the timestamp member: epoch values
+    time: bool = False  # the timestamp member: each row's time by the rule
+
+
+@dataclass
+class _Block:
+    """Rows start:stop of the frame, prepared to be rendered: a Column per label, the times."""
+
+    start: int
+    columns: dict[Any, Column]
+    ints: np.ndarray | None
 
 
 class FramePlan:
@@ -93,8 +117,8 @@ class FramePlan:
             self.notes.note(f"host={opts.host!r} was given, so it replaced the frame's 'host' "
                             "column as each event's host")
         # the event time: the rule, FalconPy's 'timestamp' only, or a named column
-        ints, candidates, explicit = frame_times(df, opts, self.now, self.notes)
-        self.time_ints = ints
+        self.times = FrameTimes(df, opts, self.now, self.notes)
+        candidates, explicit = self.times.candidates, self.times.explicit
         if "timestamp" in chosen and explicit and candidates[0] != "timestamp":
             self.notes.note(f"timestamp_column={candidates[0]!r} was given, so its time "
                             "replaced the frame's 'timestamp' column in each event")
@@ -118,10 +142,12 @@ class FramePlan:
             event_labels = [c for c in event_labels if c not in field_labels]
         else:
             event_labels += [c for c in field_labels if c not in event_labels]
-        line_breaks_ok = not (dialect.name == "csv" and dialect.raw)
+        self.line_breaks_ok = not (dialect.name == "csv" and dialect.raw)
+        self.facts: dict[Any, ColumnFacts] = {}
 
-        def column(label: Any) -> Column:
-            return Column(df[label], label, dialect, line_breaks_ok=line_breaks_ok)
+        def column(label: Any) -> Any:
+            self.facts.setdefault(label, ColumnFacts(cache_rows=KEEP_OBJECT_ROWS))
+            return label
 
         members: list[_Member] = []
         names: list[str] = []
@@ -134,9 +160,9 @@ class FramePlan:
             members.append(_Member(const=opener + dialect.value(host_value) + close))
             names.append("host")
         opener, close, _ = dialect.member("timestamp", first=True)
-        members.append(_Member(opener, close, ints=ints,
-                               const=None if ints is not None else
-                               opener + str(self.now).encode() + close))
+        timed = bool(candidates)
+        members.append(_Member(opener, close, time=timed,
+                               const=None if timed else opener + str(self.now).encode() + close))
         names.append("timestamp")
         opener, close, _ = dialect.member("timeunit")
         members.append(_Member(const=opener + dialect.value(opts.timeunit) + close))
@@ -166,14 +192,45 @@ class FramePlan:
         self.members = members
         self.names = names
         self.hec_time = envelope and opts.hec_time  # the top-level "time" member
+        self._kept: dict[int, np.ndarray | None] = {}
+        self._check_rows()
 
-    def _time_texts(self, start: int, stop: int) -> list[bytes]:
-        """The envelope's ``time`` (epoch seconds, a JSON number) of rows start:stop: whole
-        seconds plus the fraction, as ``hec_seconds`` computes it for one event."""
+    # blocks ----------------------------------------------------------------------------------
+    def _check_rows(self) -> None:
+        """Check every row, a block at a time, before anything is sent: every cell that could
+        fail, the event time (counted in the notes, once). Keeps the first blocks' times."""
+        keep = KEEP_ROWS
+        for start in range(0, max(self.n, 1), BLOCK_ROWS):  # an empty frame is checked too
+            block = self.df.iloc[start:start + BLOCK_ROWS]
+            for label, facts in self.facts.items():
+                Column(block[label], label, self.dialect, line_breaks_ok=self.line_breaks_ok,
+                       facts=facts, start=start, check=True)
+            ints = self.times.block(block, self.notes)
+            if keep >= len(block):
+                keep -= len(block)
+                self._kept[start] = ints
+
+    def _block(self, start: int) -> _Block:
+        """Rows start:start + BLOCK_ROWS prepared for rendering, with what the check learned."""
+        block = self.df.iloc[start:start + BLOCK_ROWS]
+        columns = {label: Column(block[label], label, self.dialect,
+                                 line_breaks_ok=self.line_breaks_ok, facts=facts, start=start)
+                   for label, facts in self.facts.items()}
+        if start in self._kept:
+            ints = self._kept.pop(start)
+        else:  # counted once already, by the check
+            ints = self.times.block(block, TimeNotes(self.options.time_rule,
+                                                     self.options.divisor))
+        return _Block(start, columns, ints)
+
+    def _time_texts(self, block: _Block, start: int, stop: int) -> list[bytes]:
+        """The envelope's ``time`` (epoch seconds, a JSON number) of the block's rows
+        start:stop: whole seconds plus the fraction, as ``hec_seconds`` computes it for one
+        event."""
         ups = TIMEUNITS[self.options.timeunit]
-        if self.time_ints is None:
+        if block.ints is None:
             return [orjson.dumps(hec_seconds(self.now, ups))] * (stop - start)
-        ints = self.time_ints[start:stop]
+        ints = block.ints[start:stop]
         if ups == 1:
             return orjson.dumps(ints, option=_NP)[1:-1].split(b",")
         whole = ints // ups
@@ -204,8 +261,9 @@ class FramePlan:
         """The csv header line for these events."""
         return CsvDialect.header(self.names)
 
-    def _slots(self, members: list[_Member], start: int, stop: int) -> list[Any]:
-        """Constant pieces (bytes) and per-row pieces (lists) for rows start:stop."""
+    def _slots(self, members: list[_Member], block: _Block, start: int, stop: int) -> list[Any]:
+        """Constant pieces (bytes) and per-row pieces (lists) for the block's rows start:stop
+        (counted from the block's first row)."""
         n = stop - start
         drop = self.options.na == "drop"
         sep = self.dialect.sep
@@ -216,11 +274,11 @@ class FramePlan:
             if m.const is not None:
                 slots.append(m.const)
                 continue
-            if m.ints is not None:
-                slots += [m.opener, split_numbers(m.ints[start:stop], Dialect()), m.close]
+            if m.time:
+                assert block.ints is not None
+                slots += [m.opener, split_numbers(block.ints[start:stop], Dialect()), m.close]
                 continue
-            col = m.column
-            assert col is not None
+            col = block.columns[m.column]
             mask = None if col.mask is None else col.mask[start:stop]
             if mask is None or not mask.any():
                 texts, quote = col.texts(self.dialect, start, stop, None)
@@ -253,19 +311,19 @@ class FramePlan:
             slots.append(full.tolist())
         return slots
 
-    def rows(self, start: int, stop: int) -> list[bytes]:
-        """The encoded events of rows start:stop."""
+    def rows(self, block: _Block, start: int, stop: int) -> list[bytes]:
+        """The encoded events of the block's rows start:stop (counted from its first row)."""
         n = stop - start
         if n <= 0:
             return []
         d = self.dialect
         if self.hec_time:
-            slots = [b'{"time":', self._time_texts(start, stop), b',"event":{',
-                     *self._slots(self.members, start, stop)]
+            slots = [b'{"time":', self._time_texts(block, start, stop), b',"event":{',
+                     *self._slots(self.members, block, start, stop)]
         else:
-            slots = [d.row_start(), *self._slots(self.members, start, stop)]
+            slots = [d.row_start(), *self._slots(self.members, block, start, stop)]
         if self.fields_members:
-            inner = _assemble(self._slots(self.fields_members, start, stop), n)
+            inner = _assemble(self._slots(self.fields_members, block, start, stop), n)
             slots += [b"}", [b',"fields":{' + x[1:] + b"}" if x else b"" for x in inner],
                       self.fields_const + b"}\n"]
         elif self.fields_const:
@@ -275,18 +333,22 @@ class FramePlan:
         return _assemble(slots, n)
 
     def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[int, list[bytes], Iterable[Any]]]:
-        """``(start, encoded events, index labels)`` per chunk of rows."""
+        """``(start, encoded events, index labels)`` per chunk of rows, a block prepared at a
+        time."""
         index = self.df.index
-        for start in range(0, self.n, size):
-            stop = min(start + size, self.n)
-            labels = index[start:stop]
-            if isinstance(labels, pd.RangeIndex):
-                shown: Iterable[Any] = range(labels.start, labels.stop, labels.step)
-            elif labels.dtype.kind in "Mm":
-                shown = labels.to_numpy()
-            else:
-                shown = labels.tolist()
-            yield start, self.rows(start, stop), shown
+        for first in range(0, self.n, BLOCK_ROWS):
+            block = self._block(first)
+            last = min(first + BLOCK_ROWS, self.n)
+            for start in range(first, last, size):
+                stop = min(start + size, last)
+                labels = index[start:stop]
+                if isinstance(labels, pd.RangeIndex):
+                    shown: Iterable[Any] = range(labels.start, labels.stop, labels.step)
+                elif labels.dtype.kind in "Mm":
+                    shown = labels.to_numpy()
+                else:
+                    shown = labels.tolist()
+                yield start, self.rows(block, start - first, stop - first), shown
 
 
 def _float_pieces(arr: np.ndarray, m: _Member, missing: bytes, dialect: Dialect) -> list[bytes]:

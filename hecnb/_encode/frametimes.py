@@ -30,7 +30,7 @@ from .options import Options
 from .timenotes import TimeNotes
 from .values import member_name, show_labels
 
-__all__ = ["column_times", "frame_times"]
+__all__ = ["FrameTimes", "column_times", "frame_times"]
 
 _NS = 1_000_000_000
 _INT64_MAX = 2**63 - 1
@@ -136,8 +136,9 @@ def _magnitude_floats(values: Any) -> tuple[Any, Any]:
     """Nanoseconds and out-of-range mask for float epochs, unit by magnitude (rounded to
     the precision each unit carries, as :func:`read` rounds)."""
     a = np.abs(values)
-    scaled = np.select([a < 1e11, a < 1e14, a < 1e17], [values * 1e6, values * 1e3, values],
-                       values)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: inf, then marked bad
+        scaled = np.select([a < 1e11, a < 1e14, a < 1e17],
+                           [values * 1e6, values * 1e3, values], values)
     factor = np.where(a < 1e17, 1000, 1)
     rounded = np.round(scaled)
     bad = np.abs(rounded * factor) >= 9.223372036854775e18
@@ -189,55 +190,78 @@ def _string_times(series: Any, divisor: int) -> tuple[Any, Any, Any]:
 # ---------------------------------------------------------------------- the frame's times
 
 
-def frame_times(df: pd.DataFrame, options: Options, now: int,
-                notes: TimeNotes) -> tuple[np.ndarray | None, list[Any], bool]:
-    """Each row's time (int64, in the unit) by the event-time rule, the candidate columns, and
-    whether the caller named the column; None when no column applies (the send time).
+class FrameTimes:
+    """The event-time rule over a frame, a block of rows at a time.
 
-    Per row the first candidate with a readable value; rows without one get ``now``. What it
-    did is counted in ``notes``. Vectorised: a handful of numpy passes per candidate column.
+    The candidate columns are chosen once, from the whole frame (names, then dtypes); then
+    :meth:`block` gives each row of a block the first readable time among them, or ``now``,
+    and counts what it did in the notes it is given. A block at a time keeps memory bounded
+    whatever the frame's length: no array as long as the frame is made.
     """
-    labels = list(df.columns)
-    candidates, explicit = _time_candidates(df, labels, set(labels), options, notes)
-    n = len(df)
-    if not candidates:
+
+    def __init__(self, df: pd.DataFrame, options: Options, now: int,
+                 notes: TimeNotes) -> None:
+        labels = list(df.columns)
+        self.candidates, self.explicit = _time_candidates(df, labels, set(labels), options,
+                                                          notes)
+        self.divisor = options.divisor
+        self.now = now
+
+    def block(self, df: pd.DataFrame, notes: TimeNotes) -> np.ndarray | None:
+        """Each row's time (int64, in the unit) for the rows of ``df`` (a block of the frame);
+        None when no column applies (the send time)."""
+        n = len(df)
         notes.events += n
-        return None, [], False
-    divisor = options.divisor
-    ints = np.full(n, now, dtype=np.int64)
-    remaining = np.ones(n, dtype=bool)
-    index = df.index
-    for label in candidates:
-        name = member_name(label)
-        notes.seen.add(name)
-        got, missing, bad = column_times(df[label], label, divisor)
-        bad_here = bad & remaining
-        if bad_here.any():
-            pos = int(np.flatnonzero(bad_here)[0])
-            value = df[label].iloc[pos]
-            if explicit:
-                row = index[pos]
-                raise ConversionError(
-                    f"timestamp column {label!r}, row {row!r}: {value!r} is not a time "
-                    f"({_why_not_time(value, label, divisor)}). Nothing was sent.",
-                    column=label, row=row)
-            notes.unreadable[name] += int(bad_here.sum())
-            notes.unreadable_example.setdefault(name, f"{value!r} in row {index[pos]!r}")
-        use = remaining & ~missing & ~bad
-        if use.all():  # the common case: every row has its time in the first candidate
-            notes.add_times(name, got, lambda i: f" (row {index[i]!r})")
-            ints = got
-            break
-        if use.any():
-            where = np.flatnonzero(use)
-            values = got[where]
-            ints[where] = values
-            notes.add_times(name, values, lambda i, where=where: f" (row {index[where[i]]!r})")
-            remaining &= ~use
-        if not remaining.any():
-            break
-    notes.events += n
-    return ints, candidates, explicit
+        if not self.candidates:
+            return None
+        divisor, explicit = self.divisor, self.explicit
+        ints = np.full(n, self.now, dtype=np.int64)
+        remaining = np.ones(n, dtype=bool)
+        index = df.index
+        for label in self.candidates:
+            name = member_name(label)
+            notes.seen.add(name)
+            got, missing, bad = column_times(df[label], label, divisor)
+            bad_here = bad & remaining
+            if bad_here.any():
+                pos = int(np.flatnonzero(bad_here)[0])
+                value = df[label].iloc[pos]
+                if explicit:
+                    row = index[pos]
+                    raise ConversionError(
+                        f"timestamp column {label!r}, row {row!r}: {value!r} is not a time "
+                        f"({_why_not_time(value, label, divisor)}). Nothing was sent.",
+                        column=label, row=row)
+                notes.unreadable[name] += int(bad_here.sum())
+                notes.unreadable_example.setdefault(name, f"{value!r} in row {index[pos]!r}")
+            use = remaining & ~missing & ~bad
+            if use.all():  # the common case: every row has its time in the first candidate
+                notes.add_times(name, got, lambda i: f" (row {index[i]!r})")
+                return got  # type: ignore[no-any-return]
+            if use.any():
+                where = np.flatnonzero(use)
+                values = got[where]
+                ints[where] = values
+                notes.add_times(name, values,
+                                lambda i, where=where: f" (row {index[where[i]]!r})")
+                remaining &= ~use
+            if not remaining.any():
+                break
+        return ints
+
+
+def frame_times(df: pd.DataFrame, options: Options, now: int, notes: TimeNotes,
+                block_rows: int = 65_536) -> tuple[list[Any], bool]:
+    """Run the rule over the whole frame a block at a time, only to count what it does in
+    ``notes`` (previews judge the time on the whole frame without encoding it); the candidate
+    columns and whether the caller named the column."""
+    times = FrameTimes(df, options, now, notes)
+    if not times.candidates:
+        notes.events += len(df)
+        return [], False
+    for start in range(0, len(df), block_rows):
+        times.block(df.iloc[start:start + block_rows], notes)
+    return times.candidates, times.explicit
 
 
 def _datetime_typed(col: pd.Series) -> bool:

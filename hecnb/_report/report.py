@@ -134,12 +134,13 @@ class SendReport:
     def add_unreached(self, data: Any, start: int, reason: str) -> None:
         """After an interrupt or a permanent failure, list the rows of ``data`` (a list or a
         DataFrame) the send never reached, for a resend."""
-        from .._lazy import is_frame
+        from .._lazy import is_columnar, is_frame
 
         n = len(data)
         if start >= n:
             return
-        labels = list(data.index[start:]) if is_frame(data) else data[start:]
+        labels = list(data.index[start:]) if is_frame(data) else (
+            range(start, n) if is_columnar(data) else data[start:])
         self.failed.extend(FailedEvent(pos, label, reason)
                            for pos, label in zip(range(start, n), labels, strict=True))
         self.total += n - start

@@ -35,7 +35,7 @@ from .._settings.secret import guard_logs
 from .aio import LoopThread
 from .answers import Answer
 from .pool import Pool
-from .producer import Encoder
+from .producer import BodyFormat
 from .request import (
     Requests,
     _Attempts,
@@ -141,7 +141,7 @@ class Engine(Pool, Requests):
 
 
     # -- many events -------------------------------------------------------------------------
-    def run(self, events: Iterable[Any], *, config: IngestConfig, encoder: Encoder,
+    def run(self, events: Iterable[Any], *, config: IngestConfig, encoder: BodyFormat,
             show_progress: bool | None = False, total: int | None = None,
             indexed: bool = False, encoded: bool = False, url: str | None = None,
             ingest_format: str | None = None, journal: Any = None) -> SendReport:

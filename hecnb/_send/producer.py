@@ -12,7 +12,7 @@ from .._report.report import FailedEvent
 from .._settings.names import MAX_EVENT_BYTES
 
 
-class Encoder(Protocol):
+class BodyFormat(Protocol):
     """What the engine needs from a format: one event -> bytes, and parts -> a request body."""
 
     content_type: str
@@ -33,7 +33,7 @@ class _Chunks:
     the input position after the last chunk handed out.
     """
 
-    def __init__(self, events: Iterable[Any], encoder: Encoder, *, indexed: bool,
+    def __init__(self, events: Iterable[Any], encoder: BodyFormat, *, indexed: bool,
                  encoded: bool) -> None:
         self.events = events
         self.encoder = encoder

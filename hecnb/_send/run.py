@@ -26,7 +26,7 @@ from .._settings.config import IngestConfig
 from .._settings.names import MAX_EVENT_BYTES
 from .._settings.secret import guard_logs
 from .batching import Batch, Batcher
-from .producer import Encoder, _Chunks, _drop_oversize, _precheck, _unreached
+from .producer import BodyFormat, _Chunks, _drop_oversize, _precheck, _unreached
 from .request import Outcome, _by_index, _fail_all, _headers, _Send, _unsent
 from .throttle import Throttle
 from .window import Window
@@ -51,7 +51,7 @@ class Run:
     """
 
     def __init__(self, engine: Engine, events: Iterable[Any], *, config: IngestConfig,
-                 encoder: Encoder, show_progress: bool | None = False,
+                 encoder: BodyFormat, show_progress: bool | None = False,
                  total: int | None = None, indexed: bool = False, encoded: bool = False,
                  url: str | None = None, ingest_format: str | None = None,
                  journal: Tracker | None = None) -> None:

@@ -37,7 +37,7 @@ from xml.etree import ElementTree
 import yaml
 
 from .._errors import ConversionError
-from .._lazy import is_frame
+from .._lazy import is_columnar, is_frame
 
 __all__ = ["CELL_FORMATS", "notebook_variable", "parse_cell"]
 
@@ -274,9 +274,9 @@ def notebook_variable(namespace: Mapping[str, Any], name: str) -> Any:
         return [value]  # one event (HEC.send takes an iterable of events)
     if isinstance(value, (list, tuple)):
         return list(value)
-    if is_frame(value):
+    if is_frame(value) or is_columnar(value):  # pandas, Polars, Arrow, a Parquet source
         return value
-    raise ConversionError(f"{name!r} is a {type(value).__name__}: %hec_send sends a DataFrame, "
-                          "a list of dicts or a dict.")
+    raise ConversionError(f"{name!r} is a {type(value).__name__}: %hec_send sends a DataFrame "
+                          "(pandas, Polars or Arrow), a list of dicts or a dict.")
 
 

@@ -314,15 +314,33 @@ def add_journal_options(parser: Any) -> None:
 
 def send_command(hec: Any, files: Sequence[str], *, journal: str | None, resume: bool,
                  restart: bool, event_id: str | None, event_id_from: str, say: Any,
-                 **send: Any) -> SendReport:
-    """What ``hecnb send FILE... [--journal PATH | --resume] [--restart]`` does: ``say``
-    (a print) tells where the journal is and what it already confirms, then the files go
-    (one with :func:`send_file`, many with :func:`send_files`) and, for many, one line each."""
+                 **send: Any) -> tuple[SendReport, str]:
+    """What ``hecnb send FILE... [--journal PATH | --resume] [--restart] [--event-id NAME]``
+    does; returns the report and what its positions count ("line" or "row").
+
+    One file is sent by its content (``detect``: Parquet, EVTX, JSON and CSV as data, the
+    rest as lines); several are files of lines, in one run (:func:`send_files`). ``say`` (a
+    print) tells where the journal is and what it already confirms, and, for many files,
+    gives one line each."""
+    from .detect import detect, open_source, send_source
+
     if journal is not None and resume:
         raise ConfigError("--journal and --resume both name a journal: give one of them.")
     if restart and journal is None and not resume:
         raise ConfigError("--restart starts a journal over: give --journal PATH or --resume "
                           "with it.")
+    raw = bool(hec.raw_ingest)
+    source = open_source(files[0], detect(files[0]), raw=raw) if len(files) == 1 else None
+    if len(files) > 1:
+        for path in files:
+            try:
+                kind = detect(path)
+            except EventFileError:
+                continue  # said in the report, and the others are sent
+            if kind.kind not in ("ndjson", "lines") and not (raw and kind.kind == "csv"):
+                raise ConfigError(f"{path} is {kind}: several files in one run must be files "
+                                  "of lines (NDJSON or text, plain or gzip); send it on its "
+                                  "own. Nothing was sent.")
     if resume:
         from .._report.journal import journal_for
 
@@ -333,18 +351,31 @@ def send_command(hec: Any, files: Sequence[str], *, journal: str | None, resume:
         if done:
             say(f"hecnb: resuming: {done:,} events already delivered (journal {journal}); "
                 "sending the rest")
-    if event_id is not None:
-        send.update(event_id=event_id, event_id_from=event_id_from)
+    ids: dict[str, Any] = ({} if event_id is None else
+                           {"event_id": event_id, "event_id_from": event_id_from})
+    if source is not None:
+        if journal is not None or ids:
+            from .._lazy import is_frame
+
+            if not (isinstance(source, list) or is_frame(source)):
+                raise ConfigError(f"--journal, --resume and --event-id take files of lines, "
+                                  f"JSON and CSV; {files[0]} is {detect(files[0])}: send it "
+                                  "without them. Nothing was sent.")
+            if journal is not None:
+                ids.update(journal=journal, restart=restart)
+        return send_source(hec, source, **send, **ids), "row"
     if len(files) == 1:
-        return send_file(hec, files[0], journal=journal, restart=restart, **send)
-    report = send_files(hec, files, journal=journal, restart=restart, **send)
+        return send_file(hec, files[0], journal=journal, restart=restart, raw_ingest=None,
+                         **send, **ids), "line"
+    report = send_files(hec, files, journal=journal, restart=restart, raw_ingest=None,
+                        **send, **ids)
     for path, part in report.files:
         state = "ok" if part.ok else "NOT all delivered"
         said = f"; {part.errors[0]}" if part.errors else ""
         resumed = f", {part.resumed:,} already before" if part.resumed else ""
         say(f"  {path}: {part.delivered:,} of {part.total:,} delivered{resumed} ({state}"
             f"{said})")
-    return hec._finish(report)  # type: ignore[no-any-return]
+    return hec._finish(report), "line"
 
 
 def _peek(path: str) -> int:

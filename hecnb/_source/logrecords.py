@@ -66,7 +66,10 @@ def record_event(record: logging.LogRecord, *, formatter: logging.Formatter | No
         event["exc_type"] = (exc_type.__qualname__ if exc_type.__module__ == "builtins"
                              else f"{exc_type.__module__}.{exc_type.__qualname__}")
         event["exc_info"] = record.exc_text or shown.formatException(record.exc_info)
-    elif record.exc_text:
+    elif record.exc_text and not record.exc_info:
+        # a text without exc_info (a record rebuilt by makeLogRecord); with exc_info=(None,
+        # None, None), as logger.error(..., exc_info=True) outside an except gives, another
+        # handler may have cached "NoneType: None" there: no exception, nothing to send
         event["exc_info"] = record.exc_text
     if record.stack_info:
         event["stack_info"] = shown.formatStack(record.stack_info)

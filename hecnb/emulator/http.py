@@ -55,7 +55,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True  # so a restart can bind the same port again at once
-    request_queue_size = 128
+    # many clients connect at once (FalconPy's sample runs 270 threads): a short listen queue
+    # drops their SYNs, and each retransmission costs a client 1, 2, 4 s of its timeout
+    request_queue_size = 1024
     timeout = 0  # handle_request() never blocks: serve() calls it when a client is waiting
 
     def __init__(

@@ -59,7 +59,7 @@ def hec_for(emu: Emulator, **kw: object) -> HEC:
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NGSIEM_")}
     env["NGSIEM_API_KEY"] = KEY
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env
 
 
@@ -485,3 +485,24 @@ def test_the_commands_journal_options_that_contradict_are_refused(
     assert cli.main([*base, "--raw", "--event-id", "id"]) == 2
     assert "raw lines are sent as they are" in capsys.readouterr().err
     assert emu.events == []
+
+
+def test_the_command_journals_data_files_and_keeps_many_files_to_lines(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from hecnb import cli
+
+    monkeypatch.setenv("NGSIEM_API_KEY", KEY)
+    array = tmp_path / "events.json"  # one JSON array: sent as data (a list), journaled too
+    array.write_bytes(orjson.dumps([{"n": i} for i in range(50)]))
+    journal = str(tmp_path / "j")
+    base = ["--url", emu.url, "--no-progress", "--journal", journal]
+    assert cli.main(["send", str(array), *base]) == 0
+    assert cli.main(["send", str(array), *base]) == 0
+    assert "resuming: 50 of 50 already delivered" in capsys.readouterr().out
+    assert sorted(received(emu)) == list(range(50))
+    lines = write_lines(tmp_path / "e.ndjson", 10)
+    assert cli.main(["send", str(lines), str(array), "--url", emu.url, "--no-progress"]) == 2
+    assert f"{array} is json: several files in one run must be files of lines" in \
+        capsys.readouterr().err
+    assert len(emu.events) == 50  # nothing of the refused run was sent

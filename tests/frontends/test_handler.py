@@ -485,3 +485,22 @@ def test_a_handler_that_fails_to_build_leaves_nothing_for_exit(tmp_path: Path) -
                          timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "2", out.stderr
     assert out.stderr == ""
+
+
+def test_no_exception_is_sent_where_there_was_none() -> None:
+    """``exc_info=True`` outside an ``except`` gives ``(None, None, None)``; a handler that ran
+    first (pytest's own, a StreamHandler) may have cached "NoneType: None" as the record's
+    text. Neither is an exception. A record rebuilt with only a text keeps that text."""
+    from hecnb._source.logrecords import record_event
+
+    def event(record: logging.LogRecord, formatter: logging.Formatter | None) -> dict[str, Any]:
+        return record_event(record, formatter=formatter, host="h", fields={},
+                            timeunit="nanoseconds", per_second=10**9)["event"]
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "plain", None, (None, None, None))
+    logging.Formatter().format(record)  # another handler formatted it first
+    assert record.exc_text == "NoneType: None"
+    for formatter in (None, logging.Formatter("%(message)s")):
+        assert not {"exc_type", "exc_info"} & set(event(record, formatter))
+    rebuilt = logging.makeLogRecord({"msg": "from a socket", "exc_text": "Traceback ...\nKeyError"})
+    assert event(rebuilt, None)["exc_info"] == "Traceback ...\nKeyError"

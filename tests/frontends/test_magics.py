@@ -16,6 +16,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+import hecnb
 from hecnb import ConversionError, SendReport, _session
 from hecnb._settings.profiles import ConnectionSettings, save_profile
 from hecnb._source.cells import parse_cell
@@ -185,6 +186,41 @@ def test_send_a_dataframe_a_list_and_a_dict(shell: InteractiveShell,
     assert [e["user"] for e in events] == ["alice", "bob", "carol", "dave", "erin"]
     assert events[0]["host"] == "lab" and events[0]["n"] == 1
     assert shell.user_ns["_hec_report"].delivered == 1
+
+
+def test_send_polars_and_arrow_variables(shell: InteractiveShell, configured: Emulator,
+                                         tmp_path: Any) -> None:
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"user": ["heidi"]}), tmp_path / "p.parquet")
+    shell.user_ns.update(
+        pl_df=pl.DataFrame({"user": ["alice", "bob"], "n": [1, 2]}),
+        lazy=pl.DataFrame({"user": ["carol"]}).lazy(),
+        table=pa.table({"user": ["dave"]}),
+        batch=pa.record_batch({"user": ["erin"]}),
+        reader=pa.RecordBatchReader.from_batches(
+            pa.schema([("user", pa.string())]), [pa.record_batch({"user": ["frank", "grace"]})]),
+        parquet=hecnb.read_parquet(tmp_path / "p.parquet"))
+    for line in ("pl_df --host lab", "lazy", "table", "batch", "reader", "parquet"):
+        shell.run_line_magic("hec_send", line)
+    events = received(configured, 8)
+    assert [e["user"] for e in events] == ["alice", "bob", "carol", "dave", "erin", "frank",
+                                           "grace", "heidi"]
+    assert events[0]["host"] == "lab" and events[0]["n"] == 1
+
+
+def test_a_dry_run_does_not_use_up_a_one_shot_reader(shell: InteractiveShell,
+                                                     configured: Emulator) -> None:
+    import pyarrow as pa
+
+    shell.user_ns["reader"] = pa.RecordBatchReader.from_batches(
+        pa.schema([("user", pa.string())]), [pa.record_batch({"user": ["alice"]})])
+    with pytest.raises(UsageError, match="read only once"):
+        shell.run_line_magic("hec_send", "reader --dry-run")
+    shell.run_line_magic("hec_send", "reader")  # still whole
+    assert [e["user"] for e in received(configured, 1)] == ["alice"]
 
 
 def test_format_option_for_a_variable(shell: InteractiveShell, configured: Emulator) -> None:

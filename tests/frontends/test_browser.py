@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from _browser import jupyterlab, require_browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "04_config_panel.ipynb"
 SCREENSHOT = REPO / "docs" / "img" / "config_panel.png"
 VIEWPORT = (1280, 900)

@@ -10,9 +10,9 @@ from typing import Any
 import nbformat
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "notebooks.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "notebooks.md"
 
 # What each notebook's outputs must show (regular expressions over all its text output).
 EXPECTED: dict[str, list[str]] = {

@@ -1,13 +1,12 @@
 """Inside ``unshare -n``: start the emulator, run FalconPy's HEC tests on hecnb, write a summary.
 
-Started by ``tests/test_falconpy_suite.py`` as ``python driver.py RUN_DIR JUNIT SUMMARY`` in a
-network namespace with only loopback, so nothing the tests do can leave the machine (they build
+Started by ``tests/compat/test_falconpy_suite.py`` as ``python driver.py RUN_DIR JUNIT SUMMARY`` in
+a network namespace with only loopback, so nothing the tests do can leave the machine (they build
 clients for real host names). The emulator stands in for the tenant: its key is FalconPy's
-``DEBUG_NGSIEM_API_KEY``, so the tests that need a tenant run too, and ``NGSIEM_INGEST_URL``
-sends every client the file builds to it (hecnb's documented rule: the environment URL wins over
-URL key and region). Clients with FalconPy's made-up keys (``fake_key``) get its 403, as a real
-tenant would answer them.
-"""
+``DEBUG_NGSIEM_API_KEY``, so the tests that need a tenant run too, and ``NGSIEM_INGEST_URL`` sends
+every client the file builds to it (hecnb's documented rule: the environment URL wins over URL key
+and region). Clients with FalconPy's made-up keys (``fake_key``) get its 403, as a real tenant would
+answer them."""
 
 from __future__ import annotations
 
