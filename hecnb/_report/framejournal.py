@@ -49,9 +49,10 @@ def send_journaled(hec: Any, events: Any, journal: str | os.PathLike[str] | None
             raise ConfigError("event_id= needs a DataFrame, a list of events, or a file "
                               "(send_file); make the events a list.")
         raise ConfigError(
-            "journal= needs data that can be read again in the same order: a DataFrame, a "
-            "list of events, or a file (send_file / send_files); a generator or an iterator "
-            "cannot be resumed. Make it a list, or send without a journal.")
+            "journal= needs data that can be read again in the same order: a pandas "
+            "DataFrame, a list of events, or a file (send_file / send_files); a generator, "
+            "an iterator, a reader or a Polars/Arrow table cannot be resumed yet. Make it a "
+            "list or a pandas DataFrame, or send without a journal.")
     identity = frame_identity(events) if frame else list_identity(events)
     if event_id is not None:
         token = token_of(identity) if id_from == "position" else ""

@@ -386,7 +386,7 @@ def test_a_list_can_be_journaled_but_not_a_generator(emu: Emulator, tmp_path: Pa
     with hec_for(emu) as hec:
         assert hec.send(events, journal=tmp_path / "j").ok
         assert hec.send(events, journal=tmp_path / "j").resumed == 300
-        with pytest.raises(ConfigError, match="generator or an iterator cannot be resumed"):
+        with pytest.raises(ConfigError, match="a reader or a Polars/Arrow table cannot"):
             hec.send(iter(events), journal=tmp_path / "k")
     assert len(emu.events) == 300
 
