@@ -21,6 +21,7 @@ from ._lazy import is_columnar, is_frame
 from ._report.check import ConnectionCheck
 from ._report.deadletter import ReplayEncoder
 from ._report.delivered import DeliveredCount
+from ._report.framejournal import SEND_KEYWORDS, send_journaled
 from ._report.reasons import NOT_SENT, STOPPED
 from ._report.replay import replay_chunks, replay_groups
 from ._report.report import FailedEvent, SendReport
@@ -47,7 +48,8 @@ from ._settings.names import (
 from ._settings.secret import SecretHeaders as _Headers
 from ._settings.secret import _mask_auth, mask_secret
 from ._settings.url import url_key_of
-from ._source.files import _FileEvents, _open_event_file, _RawFileChunks, is_gzip, slice_text
+from ._source.files import is_gzip, slice_text
+from ._source.filesend import send_file, send_files
 from ._version import __version__
 
 #: HEC keywords a one-call front-end (``df.to_ngsiem``) takes beside the send options: the
@@ -257,7 +259,8 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
 
     def send(self, events: Iterable[Any], *, show_progress: bool | None = None,
              total: int | None = None, ingest_format: str | None = None,
-             raw_ingest: bool | None = None, _indexed: bool = False,
+             raw_ingest: bool | None = None, journal: str | os.PathLike[str] | None = None,
+             restart: bool = False, _indexed: bool = False, _journal: Any = None,
              **options: Any) -> SendReport:
         """Send events and return what became of each.
 
@@ -266,11 +269,18 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
         go to the converter (``host``, ``timestamp_column``, ``fields``, ``columns``, ``na``).
         ``show_progress=None`` shows a bar in notebooks and terminals. On KeyboardInterrupt the
         report (``hec.last_report``) lists every event not confirmed, then the interrupt is
-        re-raised.
+        re-raised. ``journal`` (a path; a DataFrame or a list) records the events confirmed,
+        so that the same call after a kill sends only the rest; ``restart=True`` starts it
+        over; ``event_id="hecnb_id"`` gives each event a deterministic id (``event_id_from``
+        "position" or "content"; docs/reliability.md).
 
         >>> report = hec.send(events)          # doctest: +SKIP
         >>> report.delivered, report.failed    # doctest: +SKIP
         """
+        if journal is not None or restart or any(k in options for k in SEND_KEYWORDS):
+            return send_journaled(self, events, journal, restart=restart, total=total,
+                                  show_progress=show_progress, ingest_format=ingest_format,
+                                  raw_ingest=raw_ingest, **options)
         cfg = self.ingest_config
         if isinstance(events, (dict, IngestPayload)):  # one event, not an iterable of its keys
             events = [events]
@@ -295,12 +305,13 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
             return report
 
         return self._run(items, encoder, raw=raw, fmt=fmt, show_progress=show_progress,
-                         total=total, indexed=_indexed, encoded=bulk, prepare=keep_source)
+                         total=total, indexed=_indexed, encoded=bulk, prepare=keep_source,
+                         journal=_journal)
 
     def _run(self, items: Iterable[Any], encoder: Any, *, raw: bool, fmt: str,
              show_progress: bool | None, total: int | None = None, indexed: bool = False,
-             encoded: bool = False,
-             prepare: Callable[[SendReport], SendReport] | None = None) -> SendReport:
+             encoded: bool = False, prepare: Callable[[SendReport], SendReport] | None = None,
+             journal: Any = None) -> SendReport:
         """One engine run to this instance's endpoint. The report (made ready by ``prepare``)
         becomes ``last_report`` even when an interrupt ends the run, before it propagates."""
         cfg = self.ingest_config
@@ -309,7 +320,7 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
             report = engine.run(items, config=cfg, encoder=encoder, show_progress=show_progress,
                                 total=total, indexed=indexed, encoded=encoded,
                                 url=cfg.raw_ingest_url if raw else cfg.ingest_url,
-                                ingest_format=fmt)
+                                ingest_format=fmt, journal=journal)
         except BaseException:
             partial = engine.last_report
             if partial is not None and partial.interrupted:
@@ -389,57 +400,29 @@ class HEC(ConfigSettings, EngineSettings, LogSettings, HecSettings, Keeps):
 
     def send_file(self, event_file: str | os.PathLike[str], *,
                   show_progress: bool | None = None, raw_ingest: bool | None = None,
-                  start_line: int = 0, **options: Any) -> SendReport:
+                  start_line: int = 0, journal: str | os.PathLike[str] | None = None,
+                  restart: bool = False, **options: Any) -> SendReport:
         """Like :meth:`send_event_file`, returning the :class:`SendReport`.
 
         ``start_line`` (0-based) skips the lines before it: a resume after an interrupt.
-        ``options`` are the send options of :meth:`send` (``timestamp_column``,
+        ``journal`` (a path) records what the collector confirmed, so that the same call
+        after a kill sends only the rest (docs/reliability.md); ``restart=True`` starts it
+        over. ``options`` are the send options of :meth:`send` (``timestamp_column``,
         ``hec_time``...) for JSON lines; raw lines are sent as they are.
         """
-        path = os.fspath(event_file)
-        raw = self.raw_ingest if raw_ingest is None else raw_ingest
-        handle, compressed = _open_event_file(path)
-        self.log_activity(f"EVENT FILE: {path} ({'gzip' if compressed else 'plain'})")
-        lines: _FileEvents | _RawFileChunks
-        try:
-            if raw:  # lines go as they are: cut the file in blocks, no Python step per line
-                lines = _RawFileChunks(handle, path, start_line=start_line)
-                report = self._run(lines, self._encoder(raw=True), raw=True,
-                                   fmt=self.ingest_format, show_progress=show_progress,
-                                   encoded=True)
-            else:
-                lines = _FileEvents(handle, path, raw=raw, start_line=start_line)
-                report = self.send(lines, show_progress=show_progress, raw_ingest=raw,
-                                   _indexed=True, **options)
-        except KeyboardInterrupt:
-            report = self.last_report  # type: ignore[assignment]
-            if report is not None:
-                if not lines.exhausted:
-                    report.unread = (os.path.abspath(path), lines.lines_read)
-                self._add_file_problems(report, lines)
-            raise
-        finally:
-            handle.close()
-        if report.stopped and not lines.exhausted:  # a permanent failure: the rest not read
-            report.unread = (os.path.abspath(path), lines.lines_read)
-        self._add_file_problems(report, lines)
-        return report
+        return send_file(self, event_file, show_progress=show_progress, raw_ingest=raw_ingest,
+                         start_line=start_line, journal=journal, restart=restart, **options)
 
-    def _add_file_problems(self, report: SendReport,
-                           lines: _FileEvents | _RawFileChunks) -> None:
-        if not (lines.bad_lines or lines.problems):
-            return
-        report.failed.extend(lines.bad_lines)
-        report.failed.sort(key=lambda f: f.index)
-        report.total += len(lines.bad_lines)
-        report.errors.extend(lines.problems)
-        if report.last_status in (None, 200):  # no request failed: the file's own problem
-            # a line that cannot be an event is what the collector answers 400 to; a file
-            # that breaks off had no answer at all
-            report.last_status = 0 if lines.problems else 400
-            report.last_message = (lines.problems or [lines.bad_lines[0].reason])[0]
-        lines.bad_lines, lines.problems = [], []
-        self._finish(report)
+    def send_files(self, event_files: Iterable[str | os.PathLike[str]], *,
+                   show_progress: bool | None = None, raw_ingest: bool | None = None,
+                   journal: str | os.PathLike[str] | None = None, restart: bool = False,
+                   **options: Any) -> SendReport:
+        """Send many files (plain or gzip) in one run: one bar over their bytes, one report
+        (``report.files`` per file), one ``journal``; a missing file is an error in the report
+        and the others are sent."""
+        return self._finish(send_files(self, event_files, show_progress=show_progress,
+                                       raw_ingest=raw_ingest, journal=journal,
+                                       restart=restart, **options))
 
     def resend(self, source: SendReport | str | os.PathLike[str] | list[dict[str, Any]], *,
                show_progress: bool | None = None) -> SendReport:

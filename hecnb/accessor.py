@@ -14,12 +14,14 @@ adds exactly one name to ``dir(pd.DataFrame)``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
 
 from ._hec import HEC, check_send_keywords, split_keywords
 from ._preview import Preview, frame_events, preview
+from ._report.framejournal import SEND_KEYWORDS
 from ._report.report import SendReport
 from ._session import current, get_default
 
@@ -45,24 +47,29 @@ class NgsiemAccessor:
 
     def __call__(self, hec: HEC | None = None, *, ingest_format: str | None = None,
                  raw_ingest: bool | None = None, show_progress: bool | None = None,
+                 journal: str | os.PathLike[str] | None = None, restart: bool = False,
                  **options: Any) -> SendReport:
         """Send every row as one event; return the :class:`SendReport`.
 
         ``hec=None`` uses the session default (``hecnb.configure(...)``, the config panel or
         the ``NGSIEM_*`` environment variables). ``show_progress=None`` shows a bar in
-        notebooks. An empty frame makes no request.
+        notebooks. An empty frame makes no request. ``journal`` (a path) records the rows the
+        collector confirmed: the same call after a kernel restart sends only the rest
+        (``restart=True`` starts it over); ``event_id="hecnb_id"`` gives every row a
+        deterministic id (docs/reliability.md).
         """
-        check_send_keywords(options)
+        check_send_keywords(options, SEND_KEYWORDS)
         keywords, options = split_keywords(options)
         if keywords:  # a client for this call: the default's settings, these changed
             base = hec if hec is not None else current()
             with (base.replace(**keywords) if base is not None else HEC(**keywords)) as client:
                 return client.send(self._obj, ingest_format=ingest_format,
                                    raw_ingest=raw_ingest, show_progress=show_progress,
-                                   **options)
+                                   journal=journal, restart=restart, **options)
         client = hec if hec is not None else get_default()
         return client.send(self._obj, ingest_format=ingest_format, raw_ingest=raw_ingest,
-                           show_progress=show_progress, **options)
+                           show_progress=show_progress, journal=journal, restart=restart,
+                           **options)
 
     def preview(self, n: int = 3, ingest_format: str | None = None, *,
                 raw_ingest: bool | None = None, hec: HEC | None = None,

@@ -21,6 +21,7 @@ from typing import Any
 
 from ._errors import HecError
 from ._settings.declared import add_cli_options, cli_settings
+from ._source.filesend import add_journal_options, send_command
 from ._version import __version__
 
 __all__ = ["main"]
@@ -54,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.add_argument("--raw", action="store_true", help="use the raw endpoint")
 
-    s = sub.add_parser("send", help="send a file of events: Parquet, EVTX, JSON lines, JSON, "
+    s = sub.add_parser("send", help="send files of events: Parquet, EVTX, JSON lines, JSON, "
                        "CSV, or any text with --raw; plain or gzip, recognised by content")
-    s.add_argument("file", help="the file to send")
+    s.add_argument("file", nargs="+", help="the file(s) to send (several: files of lines)")
     _client_options(s)
     s.add_argument("--time-column", default="auto", metavar="NAME",
                    help="the member holding each event's time: auto (default: found by "
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dead-letter", metavar="FILE",
                    help="write events that were not delivered (or, after Ctrl-C, not yet "
                         "confirmed) to FILE as NDJSON, for `hecnb resend FILE`")
+    add_journal_options(s)
 
     r = sub.add_parser("resend", help="send again the events of a dead-letter file")
     r.add_argument("file", help="a file written by `hecnb send --dead-letter`")
@@ -155,18 +157,15 @@ def _cmd_send(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(name)s %(message)s")
     time_column = {"auto": "auto", "none": None}.get(args.time_column.strip().lower(),
                                                      args.time_column)
-    from ._source.detect import detect, open_source, send_source
-
-    progress = False if args.no_progress else None
-    with _client(args) as hec:  # the file by content: Parquet, EVTX, JSON, CSV, lines; gzip
-        source = open_source(args.file, detect(args.file), raw=hec.raw_ingest)
+    with _client(args) as hec:  # each file by content: Parquet, EVTX, JSON, CSV, lines; gzip
         try:
-            report = hec.send_file(args.file, show_progress=progress,
-                                   timestamp_column=time_column) if source is None else \
-                send_source(hec, source, show_progress=progress, timestamp_column=time_column)
+            report, what = send_command(
+                hec, args.file, journal=args.journal, resume=args.resume, restart=args.restart,
+                event_id=args.event_id, event_id_from=args.event_id_from, say=print,
+                timestamp_column=time_column, show_progress=False if args.no_progress else None)
         except KeyboardInterrupt:
             return _interrupted(hec.last_report, args.dead_letter)
-    return _finish(report, args.dead_letter, what="line" if source is None else "row")
+    return _finish(report, args.dead_letter, what=what)
 
 
 def _cmd_resend(args: argparse.Namespace) -> int:
@@ -186,6 +185,9 @@ def _interrupted(report: Any, dead_letter: str | None) -> int:
         print("hecnb: interrupted before anything was sent", file=sys.stderr)
         return _interrupt_status()
     print(f"hecnb: interrupted: {report}", file=sys.stderr)
+    if report.journal:
+        print(f"hecnb: the journal {report.journal} holds what was confirmed: run the same "
+              "command again to send the rest", file=sys.stderr)
     if dead_letter:
         n = report.write_dead_letter(dead_letter)
         print(f"hecnb: {n:,} records of events not confirmed written to {dead_letter}; send "

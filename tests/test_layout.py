@@ -33,7 +33,7 @@ LAYERS = {
     "_settings": {"_errors"},
     "_encode": {"_errors", "_settings"},
     "_report": {"_errors", "_settings", "_encode", "_lazy"},
-    "_source": {"_errors", "_settings", "_encode", "_report", "_compress", "_lazy"},
+    "_source": {"_errors", "_settings", "_encode", "_report", "_compress", "_lazy", "_progress"},
     "_send": {"_errors", "_settings", "_encode", "_report", "_compress", "_progress"},
 }
 FRONT_ENDS = {"accessor", "polars_accessor", "magics", "widgets", "cli", "handler", "dask",

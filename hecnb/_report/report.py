@@ -93,6 +93,15 @@ class SendReport:
     time_fields: dict[str, int] = field(default_factory=dict)
     time_fallback: int = 0
     time_rule: str | None = None
+    # a journal (journal=): where it is, the events it showed as delivered by an earlier run
+    # (not sent again), and those sent again because they were in flight when a run died
+    # (the collector may hold them twice: counted in possible_duplicates)
+    journal: str | None = None
+    resumed: int = 0
+    resent_in_flight: int = 0
+    #: per file, for a send of many files (send_files): (path, that file's report)
+    files: list[tuple[str, SendReport]] = field(default_factory=list, repr=False,
+                                                compare=False)
 
     @property
     def time_column(self) -> str | None:
@@ -182,8 +191,9 @@ class SendReport:
         events once per attempt that went out and whose answer was lost (a timeout, a dropped
         connection, an interrupt while it was on the wire). For a request acknowledged later
         these are extra copies; for one that failed, copies that a resend would add to (delivery
-        is at least once, never at most once)."""
-        return sum(b.events * b.ambiguous for b in self.batches)
+        is at least once, never at most once); and events a journal's resume sent again
+        because they were in flight when an earlier run died."""
+        return sum(b.events * b.ambiguous for b in self.batches) + self.resent_in_flight
 
     @property
     def events_per_s(self) -> float:
@@ -246,6 +256,9 @@ class SendReport:
             self.time_fields[name] = self.time_fields.get(name, 0) + count
         self.time_fallback += other.time_fallback
         self.time_rule = self.time_rule or other.time_rule
+        self.resumed += other.resumed
+        self.resent_in_flight += other.resent_in_flight
+        self.journal = self.journal or other.journal
         if other.last_status not in (None, 200) or self.last_status is None:
             self.last_status, self.last_message = other.last_status, other.last_message
         return self
@@ -289,11 +302,26 @@ class SendReport:
             "time_fallback": self.time_fallback,
             "time_rule": self.time_rule,
             "warnings": dict(self.warnings),
+            "journal": self.journal,
+            "resumed": self.resumed,
+            "resent_in_flight": self.resent_in_flight,
+            "files": [{"path": p, "delivered": r.delivered, "total": r.total, "ok": r.ok}
+                      for p, r in self.files],
         }
+
+    @property
+    def resume_note(self) -> str:
+        """``"resuming: 48,000 of 200,000 already delivered"`` after a journal's resume, else
+        ``""``."""
+        if not self.resumed:
+            return ""
+        return (f"resuming: {self.resumed:,} of {self.resumed + self.total:,} already "
+                "delivered")
 
     def __str__(self) -> str:
         requests = self.requests
-        line = (
+        line = f"{self.resume_note}; " if self.resumed else ""
+        line += (
             f"{self.delivered:,} of {self.total:,} events delivered in {self.elapsed:.2f} s "
             f"({self.events_per_s:,.0f} events/s), {requests:,} "
             f"{'request' if requests == 1 else 'requests'}"
@@ -302,6 +330,9 @@ class SendReport:
             line += f" ({self.retries:,} retries)"
         if self.possible_duplicates:
             line += f", {self.possible_duplicates:,} possibly duplicated"
+            if self.resent_in_flight:
+                line += (f" ({self.resent_in_flight:,} were in flight when the last run "
+                         "died)")
         if self.throttled:
             line += f", {self.throttle_note()}"
         line += f", {_size(self.bytes_raw)}"
@@ -343,6 +374,13 @@ class SendReport:
         ]
         if self.event_time:
             rows.append(("Event time", self.event_time))
+        if self.journal:
+            rows.append(("Journal", self.journal + (
+                f" ({self.resume_note or 'resuming'}, {self.resent_in_flight:,} in flight "
+                "sent again)" if self.resumed or self.resent_in_flight else "")))
+        for path, part in self.files:
+            rows.append(("File", f"{path}: {part.delivered:,} of {part.total:,} delivered"
+                         + ("" if part.ok else ", NOT all")))
         for reason, n in self.failure_reasons().items():
             rows.append(("Failure", f"{n:,} &times; {html.escape(reason)}"))
         for err in self.errors:

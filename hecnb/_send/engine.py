@@ -144,7 +144,7 @@ class Engine(Pool, Requests):
     def run(self, events: Iterable[Any], *, config: IngestConfig, encoder: BodyFormat,
             show_progress: bool | None = False, total: int | None = None,
             indexed: bool = False, encoded: bool = False, url: str | None = None,
-            ingest_format: str | None = None) -> SendReport:
+            ingest_format: str | None = None, journal: Any = None) -> SendReport:
         """Send every event; return the report. Re-raises KeyboardInterrupt after accounting.
 
         The steps are :class:`~hecnb._send.run.Run`'s: ``events`` yields events, or with
@@ -153,7 +153,7 @@ class Engine(Pool, Requests):
         """
         return Run(self, events, config=config, encoder=encoder, show_progress=show_progress,
                    total=total, indexed=indexed, encoded=encoded, url=url,
-                   ingest_format=ingest_format).go()
+                   ingest_format=ingest_format, journal=journal).go()
 
     # -- Ctrl-C: taken at safe points ------------------------------------------------------------
     def _catch_sigint(self) -> Any:

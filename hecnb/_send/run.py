@@ -32,6 +32,7 @@ from .throttle import Throttle
 from .window import Window
 
 if TYPE_CHECKING:
+    from .._report.journal import Tracker
     from .engine import Engine
 
 __all__ = ["Run"]
@@ -44,13 +45,16 @@ class Run:
 
     ``events`` yields events, or with ``indexed=True`` ``(index, event)`` pairs (file line
     numbers), or with ``encoded=True`` chunks ``(indices, event bytes, originals)`` already
-    encoded (DataFrames and files; the encoder then only assembles bodies).
+    encoded (DataFrames and files; the encoder then only assembles bodies). A ``journal``
+    (:class:`~hecnb._report.journal.Tracker`) is told of every request just before it goes
+    out and of its outcome once accounted, so a later run can resume after a kill.
     """
 
     def __init__(self, engine: Engine, events: Iterable[Any], *, config: IngestConfig,
                  encoder: BodyFormat, show_progress: bool | None = False,
                  total: int | None = None, indexed: bool = False, encoded: bool = False,
-                 url: str | None = None, ingest_format: str | None = None) -> None:
+                 url: str | None = None, ingest_format: str | None = None,
+                 journal: Tracker | None = None) -> None:
         engine.last_report = None  # an early error must not leave the previous run's report
         self.engine, self.events, self.config = engine, events, config
         self.indexed, self.encoded = indexed, encoded
@@ -79,6 +83,7 @@ class Run:
         self.inbox: list[Outcome] = []  # finished outcomes not yet accounted
         self.unsent: list[Batch] = []  # closed batches not yet handed to the event loop
         self.send: _Send | None = None
+        self.journal = journal
         self.t0 = time.perf_counter()
 
     # -- the run ---------------------------------------------------------------------------------
@@ -171,6 +176,8 @@ class Run:
             if self.bar is not None:
                 self.bar.update(len(batch))
             return
+        if self.journal is not None:  # before it can reach the collector
+            self.journal.sending(batch.indices)
         fut = self.engine._loop().submit(self.engine._deliver(batch, send),
                                          if_cancelled=partial(_unsent, batch))
         self.pending[fut] = batch
@@ -201,6 +208,9 @@ class Run:
                 self.warn(out.warning)
         else:
             _fail_all(report, out.batch, out.reason, res.status, res.hec_code)
+        if self.journal is not None:  # after the answer, never before
+            self.journal.settled(out.batch.indices, delivered, not res.attempts or (
+                res.status is not None and not res.ambiguous))
         if out.halted and report.last_status is not None:
             pass  # the failure that stopped the send stays the last status
         elif report.last_status is None or is_delivered(report.last_status) or not delivered:

@@ -6,7 +6,7 @@ its reason.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 from .._compress import GZIP_ERRORS, gzip_reader
@@ -178,13 +178,16 @@ class _FileEvents:
     Lines that cannot be events go to ``bad_lines`` (with the reason); a file that breaks off
     goes to ``problems``. ``lines_read`` says how far reading got (for a resume after an
     interrupt). A line longer than the per-event limit is skipped in chunks, never held whole.
+    Lines whose index is in ``skip`` (a journal's confirmed lines) are passed over unparsed.
     """
 
-    def __init__(self, handle: Any, path: str, *, raw: bool, start_line: int = 0) -> None:
+    def __init__(self, handle: Any, path: str, *, raw: bool, start_line: int = 0,
+                 skip: Container[int] | None = None) -> None:
         self.handle = handle
         self.path = path
         self.raw = raw
         self.start_line = start_line
+        self.skip = skip
         self.bad_lines: list[FailedEvent] = []
         self.problems: list[str] = []
         self.lines_read = 0
@@ -208,11 +211,12 @@ class _FileEvents:
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         import orjson
 
+        skip = self.skip
         try:
             for line in self._lines():
                 self.lines_read += 1
                 index = self.lines_read - 1
-                if index < self.start_line:
+                if index < self.start_line or (skip is not None and index in skip):
                     continue
                 if line is None:
                     self.bad_lines.append(FailedEvent(
