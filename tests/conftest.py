@@ -39,11 +39,13 @@ def hostile() -> Iterator[HostileServer]:
 
 
 @pytest.fixture
-def free_port() -> int:
-    """A loopback port with nothing listening (for 'connection refused')."""
+def free_port() -> Iterator[int]:
+    """A loopback port with nothing listening (for 'connection refused'): kept bound, not
+    listening, while the test runs, so that no other server can take it meanwhile and no
+    client's own source port can be it (a TCP self-connect)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        yield s.getsockname()[1]
 
 
 def in_ci() -> bool:
