@@ -39,8 +39,16 @@ def hostile() -> Iterator[HostileServer]:
 
 
 @pytest.fixture
-def free_port() -> Iterator[int]:
-    """A loopback port with nothing listening (for 'connection refused'): kept bound, not
+def free_port() -> int:
+    """A loopback port with nothing listening, free for the test to start a server on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections (for 'connection refused'): kept bound, never
     listening, while the test runs, so that no other server can take it meanwhile and no
     client's own source port can be it (a TCP self-connect)."""
     with socket.socket() as s:

@@ -69,9 +69,10 @@ class _Server(ThreadingHTTPServer):
         self._track = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._conn_threads: set[threading.Thread] = set()
+        # made first: a bind that fails (the port is taken) closes the server at once
+        self._wake_r, self._wake_w = socket.socketpair()
         super().__init__(address, _Handler)
         self.socket.setblocking(False)
-        self._wake_r, self._wake_w = socket.socketpair()
 
     def serve(self) -> None:
         """Accept connections until stop() sets ``run.stopping`` and wakes us (no polling)."""

@@ -812,3 +812,16 @@ def test_stats_over_http_for_another_process(emu: Emulator, client: httpx.Client
     assert answer["requests"] == 1 and answer["events"] == 1
     assert answer["status_counts"] == {"200": 1}
     assert emu.stats["requests"] == 1
+
+
+def test_a_taken_port_is_an_address_in_use_error() -> None:
+    """A bind that fails says why (it once raised an AttributeError from its own cleanup)."""
+    import errno
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError) as info:
+            Emulator(port=taken.getsockname()[1]).start()
+    assert info.value.errno == errno.EADDRINUSE

@@ -394,9 +394,9 @@ def test_check_connection_refused(free_port: int) -> None:
     assert result.status is None and "refused" in result.reason
 
 
-def test_a_send_to_nothing_says_connection_refused(free_port: int) -> None:
+def test_a_send_to_nothing_says_connection_refused(closed_port: int) -> None:
     # the send pool is async: its refusal arrives worded differently than the plain client's
-    hec = HEC(api_key=KEY, ingest_url=f"http://127.0.0.1:{free_port}/services/collector",
+    hec = HEC(api_key=KEY, ingest_url=f"http://127.0.0.1:{closed_port}/services/collector",
               retry_count=0)
     report = hec.send([{"a": 1}, {"a": 2}])
     hec.close()
