@@ -46,13 +46,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: A loopback address of its own for ``closed_port``: no test's server or client uses it, so no
+#: connection of an earlier test (in TIME_WAIT) can share the address and port of the refusal.
+CLOSED_HOST = "127.0.0.53"
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port that refuses connections (for 'connection refused'): kept bound, never
     listening, while the test runs, so that no other server can take it meanwhile and no
     client's own source port can be it (a TCP self-connect)."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((CLOSED_HOST, 0))
         yield s.getsockname()[1]
 
 

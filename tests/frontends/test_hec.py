@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from conftest import KEY
+from conftest import CLOSED_HOST, KEY
 
 from hecnb import (
     HEC,
@@ -396,12 +396,12 @@ def test_check_connection_refused(free_port: int) -> None:
 
 def test_a_send_to_nothing_says_connection_refused(closed_port: int) -> None:
     # the send pool is async: its refusal arrives worded differently than the plain client's
-    hec = HEC(api_key=KEY, ingest_url=f"http://127.0.0.1:{closed_port}/services/collector",
+    hec = HEC(api_key=KEY, ingest_url=f"http://{CLOSED_HOST}:{closed_port}/services/collector",
               retry_count=0)
     report = hec.send([{"a": 1}, {"a": 2}])
     hec.close()
     assert report.failure_reasons() == {
-        "connection refused by 127.0.0.1: nothing is listening at that address and port": 2}
+        f"connection refused by {CLOSED_HOST}: nothing is listening at that address and port": 2}
 
 
 def test_check_connection_timeout() -> None:
