@@ -20,7 +20,8 @@ from typing import Any
 from .._errors import ConfigError
 
 __all__ = ["EVENT_ID_SOURCES", "check_event_id", "frame_with_ids", "lines_with_ids",
-           "records_with_ids", "token_of", "with_id_column"]
+           "records_with_ids", "row_hashes", "stable_text", "token_of",
+           "with_id_column"]
 
 EVENT_ID_SOURCES = ("position", "content")
 
@@ -78,20 +79,29 @@ def records_with_ids(events: Sequence[Any], name: str, token: str,
     return out
 
 
-def frame_with_ids(frame: Any, name: str, token: str, source: str) -> Any:
-    """``frame`` with an id column (a shallow copy: the caller's frame is left as it is)."""
+def row_hashes(frame: Any, *, index: bool = False) -> Any:
+    """A 64-bit hash per row of ``frame`` (numpy); cells holding dicts or lists are hashed by
+    their stable JSON text. The one row hash of ids, journals' fingerprints and Dask."""
+    import pandas as pd
+
+    try:
+        hashes = pd.util.hash_pandas_object(frame, index=index)
+    except TypeError:  # dicts or lists in a column: hash their stable JSON text
+        hashes = pd.util.hash_pandas_object(frame.apply(
+            lambda col: col.map(stable_text) if col.dtype == object else col), index=index)
+    return hashes.to_numpy()
+
+
+def frame_with_ids(frame: Any, name: str, prefix: str, source: str) -> Any:
+    """``frame`` with an id column (a shallow copy: the caller's frame is left as it is):
+    ``prefix`` + the row's position, or (``source="content"``) 16 hex digits of its hash."""
     import pandas as pd
 
     out = frame.copy(deep=False)
     if source == "content":
-        try:
-            hashes = pd.util.hash_pandas_object(frame, index=False)
-        except TypeError:  # dicts or lists in a column: hash their stable JSON text
-            hashes = pd.util.hash_pandas_object(frame.apply(
-                lambda col: col.map(_stable_text) if col.dtype == object else col), index=False)
-        out[name] = [f"{h:016x}" for h in hashes.to_numpy().tolist()]
+        out[name] = [f"{h:016x}" for h in row_hashes(frame).tolist()]
     else:
-        out[name] = (f"{token}-" + pd.RangeIndex(len(frame)).astype(str)).to_numpy()
+        out[name] = (prefix + pd.RangeIndex(len(frame)).astype(str)).to_numpy()
     return out
 
 
@@ -104,7 +114,10 @@ def with_id_column(options: dict[str, Any], name: str) -> dict[str, Any]:
     return {**options, "columns": [*picked, name]}
 
 
-def _stable_text(value: Any) -> Any:
+def stable_text(value: Any) -> Any:
+    """A hashable stand-in for a cell: JSON with sorted keys for containers, else the value."""
     if isinstance(value, (dict, list, tuple, set)):
-        return json.dumps(value, sort_keys=True, default=repr)
+        import orjson
+
+        return orjson.dumps(value, default=repr, option=orjson.OPT_SORT_KEYS).decode()
     return value

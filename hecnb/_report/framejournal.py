@@ -56,7 +56,7 @@ def send_journaled(hec: Any, events: Any, journal: str | os.PathLike[str] | None
     identity = frame_identity(events) if frame else list_identity(events)
     if event_id is not None:
         token = token_of(identity) if id_from == "position" else ""
-        events = (frame_with_ids(events, event_id, token, id_from) if frame
+        events = (frame_with_ids(events, event_id, f"{token}-", id_from) if frame
                   else records_with_ids(events, event_id, token, id_from))
         if frame:
             send = with_id_column(send, event_id)

@@ -39,6 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._encode.eventids import row_hashes
 from .._errors import ConfigError
 
 __all__ = ["HEAD_BYTES", "Journal", "Positions", "Ranges", "Tracker", "file_identity",
@@ -543,26 +544,15 @@ def frame_identity(frame: Any) -> dict[str, Any]:
     """A DataFrame's fingerprint: shape, column names, dtypes and a sha256 over the hashes of
     up to 1,000 rows spread evenly through it (no value is kept, only the hash)."""
     import numpy as np
-    import pandas as pd
 
     n = len(frame)
     picks = np.unique(np.linspace(0, n - 1, num=min(n, SAMPLE_ROWS)).astype(np.int64)) if n \
         else np.array([], dtype=np.int64)
     sample = frame.iloc[picks]
-    try:
-        hashes = pd.util.hash_pandas_object(sample, index=True)
-    except TypeError:  # dicts or lists in a column: hash their stable text
-        hashes = pd.util.hash_pandas_object(sample.apply(
-            lambda col: col.map(_stable_text) if col.dtype == object else col), index=True)
-    digest = hashlib.sha256(np.ascontiguousarray(hashes.to_numpy()).tobytes()).hexdigest()
+    hashes = row_hashes(sample, index=True)
+    digest = hashlib.sha256(np.ascontiguousarray(hashes).tobytes()).hexdigest()
     return {"rows": int(n), "columns": [str(c) for c in frame.columns],
             "dtypes": [str(t) for t in frame.dtypes], "sample": digest}
-
-
-def _stable_text(value: Any) -> Any:
-    if isinstance(value, (dict, list, tuple, set)):
-        return json.dumps(value, sort_keys=True, default=repr)
-    return value
 
 
 def list_identity(events: Sequence[Any]) -> dict[str, Any]:

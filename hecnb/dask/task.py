@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pandas as pd
 
 try:
@@ -26,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("hecnb.dask needs Dask (dataframe and distributed): "
                       "pip install 'hecnb[dask]'") from exc
 
+from .._encode.eventids import frame_with_ids, with_id_column
 from .._errors import ConfigError, ConversionError
 from .._hec import HEC
 from .report import PartitionFailedEvent, PartitionResult
@@ -84,33 +84,14 @@ class _Job:
 
 def _options_with_id(options: dict[str, Any], event_id: str | None) -> dict[str, Any]:
     """Keep the id column when ``columns=`` picks the columns to send."""
-    if event_id is None or options.get("columns") is None:
-        return options
-    return {**options, "columns": [*_labels(options["columns"]), event_id]}
+    return options if event_id is None else with_id_column(options, event_id)
 
 
 def _with_event_ids(frame: pd.DataFrame, column: str, prefix: str,
                     source: str = "position") -> pd.DataFrame:
     """``frame`` with an id column: ``prefix`` + the row's position in the partition, or
     (``source="content"``) 16 hex digits of a hash of the row's values."""
-    out = frame.copy(deep=False)
-    if source == "content":
-        try:
-            hashes = pd.util.hash_pandas_object(frame, index=False)
-        except TypeError:  # dicts or lists in a column: hash their stable JSON text
-            hashes = pd.util.hash_pandas_object(frame.apply(
-                lambda col: col.map(_stable_text) if col.dtype == object else col), index=False)
-        out[column] = [f"{h:016x}" for h in hashes.to_numpy().tolist()]
-    else:
-        out[column] = (prefix + pd.RangeIndex(len(frame)).astype(str)).to_numpy()
-    return out
-
-
-def _stable_text(value: Any) -> Any:
-    """A hashable stand-in for a cell: JSON with sorted keys for containers, else the value."""
-    if isinstance(value, (dict, list, tuple, set)):
-        return orjson.dumps(value, default=repr, option=orjson.OPT_SORT_KEYS).decode()
-    return value
+    return frame_with_ids(frame, column, prefix, source)
 
 
 def _here(partition: int, run_id: str) -> str:
