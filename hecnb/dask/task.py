@@ -223,8 +223,3 @@ def _missing_key_message(key_env: str, where: list[str]) -> str:
             "cluster, the worker pods' or jobs' environment), or register "
             "hecnb.dask.KeyFromFile(path) to read it from a file on each worker. "
             "See docs/dask.md.")
-
-
-def _labels(value: Any) -> list[Any]:
-    return [value] if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") \
-        else list(value)
