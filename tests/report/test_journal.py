@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -506,3 +507,35 @@ def test_the_command_journals_data_files_and_keeps_many_files_to_lines(
     assert f"{array} is json: several files in one run must be files of lines" in \
         capsys.readouterr().err
     assert len(emu.events) == 50  # nothing of the refused run was sent
+
+
+def test_a_collector_that_refuses_then_takes_resumes_with_what_it_refused(
+        hostile: Any, emu: Emulator, tmp_path: Path) -> None:
+    """A server that answers every other request 400 (refused for sure) and the rest 200: the
+    journal confirms only what was taken, counts none of the refused as in flight, and the
+    next run against a collector that takes everything sends exactly the refused lines."""
+    from hostile import hec as hec_answer
+
+    path = write_lines(tmp_path / "e.ndjson", 2_000)
+    journal = tmp_path / "j.journal"
+    taken: list[int] = []
+
+    def answer(request: Any) -> Any:
+        numbers = [orjson.loads(line)["event"]["n"] for line in request.body.splitlines()]
+        if numbers[0] // BATCH % 2:  # every other batch, whatever order they come in
+            return hec_answer(400, "Invalid data format", 6)
+        taken.extend(numbers)
+        return hec_answer()
+
+    hostile.handler = answer
+    with HEC(api_key=KEY, ingest_url=hostile.url, batch_max_events=BATCH, retry_count=0,
+             thread_count=1, max_in_flight=1) as hec:
+        first = hec.send_file(path, journal=journal, show_progress=False)
+    assert first.delivered == len(taken) and len(first.failed) == 2_000 - len(taken)
+    assert 0 < len(taken) < 2_000
+    with hec_for(emu) as hec:
+        second = hec.send_file(path, journal=journal, show_progress=False)
+    assert second.ok and second.resumed == len(taken)
+    assert second.resent_in_flight == 0  # refused for sure is not "maybe delivered"
+    got = received(emu)
+    assert set(got) | set(taken) == set(range(2_000)) and not set(got) & set(taken)
